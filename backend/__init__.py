@@ -1,0 +1,1 @@
+"""The StoryStream service: HTTP API, runs, event logs, SSE and persistence."""

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource, collected into `api_router`."""

@@ -1,0 +1,46 @@
+"""Every error answer is JSON with a `detail` that says what is wrong."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+logger = logging.getLogger(__name__)
+
+
+def _describe(error: dict[str, object]) -> str:
+    location = error.get("loc", ())
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]  # type: ignore[attr-defined]
+    where = ".".join(parts) or "request"
+    return f"{where}: {error.get('msg')}"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    return JSONResponse(
+        {
+            "detail": "; ".join(_describe(error) for error in errors),
+            "errors": [
+                {"loc": list(error.get("loc", ())), "msg": error.get("msg"), "type": error.get("type")}
+                for error in errors
+            ],
+        },
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        {"detail": "StoryStream hit an internal error; the request was not completed"},
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)

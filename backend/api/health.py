@@ -1,0 +1,68 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from backend.api.deps import ServicesDep
+from workflows.providers import probe
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    live_runs: int
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    database: Check
+    llm: Check
+    provider: str
+    model: str
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz(services: ServicesDep) -> Health:
+    """The process is up and serving."""
+    return Health(status="ok", live_runs=services.runs.live_runs)
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A dependency is not reachable."}},
+)
+async def readyz(services: ServicesDep) -> JSONResponse:
+    """The database answers and the story model backend can serve the configured model."""
+    try:
+        async with services.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        database = Check(ok=True, detail="database answers")
+    except Exception as exc:
+        database = Check(ok=False, detail=f"database unreachable: {exc}")
+    provider = await probe(services.provider)
+    llm = Check(ok=provider.ready, detail=provider.detail)
+    ready = database.ok and llm.ok
+    body = Readiness(
+        status="ready" if ready else "not ready",
+        database=database,
+        llm=llm,
+        provider=provider.provider,
+        model=provider.model,
+    )
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE,
+    )

@@ -1,0 +1,148 @@
+"""Runs: start a chapter, read its status, join or resume its event stream, cancel it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.api.chapters import ChapterFromBody, ChapterFromQuery
+from backend.api.deps import ResumeAfterDep, RunDep, ServicesDep, SessionDep
+from backend.api.schemas import ErrorBody, RunCancelled, RunCreated, RunRead
+from backend.db.models import FINISHED_RUN_STATUSES, Run, Story
+from backend.runs.log import UnknownRunLog
+from backend.services import Services
+from backend.sse import SSE_RESPONSE_DOC, event_stream, run_frames
+
+router = APIRouter(tags=["runs"])
+
+API_PREFIX = "/api/v1"
+_ERRORS = {404: {"model": ErrorBody}}
+
+
+def stream_url(run_id: str) -> str:
+    return f"{API_PREFIX}/runs/{run_id}/stream"
+
+
+@router.post(
+    "/runs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RunCreated,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+)
+async def create_run(chapter: ChapterFromBody, services: ServicesDep) -> JSONResponse:
+    """Start writing a chapter in the background; follow it at `stream_url`."""
+    run_id = await services.runs.submit(child_id=chapter.child.id, request=chapter.request)
+    body = RunCreated(run_id=run_id, stream_url=stream_url(run_id))
+    return JSONResponse(
+        body.model_dump(),
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": f"{API_PREFIX}/runs/{run_id}"},
+    )
+
+
+@router.get(
+    "/stories/generate/stream",
+    response_class=Response,
+    responses={**SSE_RESPONSE_DOC, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+)
+async def generate_story_stream(chapter: ChapterFromQuery, services: ServicesDep) -> Response:
+    """Start a chapter and stream it. Works with `EventSource`; reconnects resume through
+    `GET /runs/{run_id}/stream` (the run id is in the first event and the `X-Run-Id` header)."""
+    run_id = await services.runs.submit(child_id=chapter.child.id, request=chapter.request)
+    return event_stream(
+        run_frames(services.event_log, run_id, 0),
+        ping_seconds=services.settings.ping_seconds,
+        run_id=run_id,
+    )
+
+
+async def _run_read(session: AsyncSession, services: Services, run: Run) -> RunRead:
+    story_id = await session.scalar(select(Story.id).where(Story.run_id == run.id))
+    try:
+        last_event_id: int | None = await services.event_log.last_seq(run.id)
+    except UnknownRunLog:
+        last_event_id = None
+    return RunRead(
+        id=run.id,
+        child_id=run.child_id,
+        theme=run.theme,
+        chapter_number=run.chapter_number,
+        title=run.title,
+        status=run.status,  # type: ignore[arg-type]
+        provider=run.provider,
+        model=run.model,
+        error_code=run.error_code,
+        error_message=run.error_message,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        time_to_first_token_ms=run.time_to_first_token_ms,
+        total_ms=run.total_ms,
+        input_tokens=run.input_tokens,
+        output_tokens=run.output_tokens,
+        story_id=story_id,
+        stream_url=stream_url(run.id),
+        last_event_id=last_event_id,
+    )
+
+
+@router.get("/runs/{run_id}", response_model=RunRead, responses=_ERRORS)
+async def read_run(run: RunDep, session: SessionDep, services: ServicesDep) -> RunRead:
+    """The run's status, timings, token usage and, once stored, its story id."""
+    return await _run_read(session, services, run)
+
+
+@router.get(
+    "/runs/{run_id}/stream",
+    response_class=Response,
+    responses={
+        **SSE_RESPONSE_DOC,
+        204: {"description": "The client already has the run's last event: nothing to resume."},
+        400: {"model": ErrorBody, "description": "Malformed or impossible Last-Event-ID."},
+        404: {"model": ErrorBody},
+        410: {"model": ErrorBody, "description": "The run's events are no longer kept."},
+    },
+)
+async def stream_run(run: RunDep, after: ResumeAfterDep, services: ServicesDep) -> Response:
+    """Join a run from its first event, or resume after `Last-Event-ID` with nothing missed
+    and nothing repeated."""
+    log = services.event_log
+    try:
+        last = await log.last_seq(run.id)
+        closed = await log.is_closed(run.id)
+    except UnknownRunLog:
+        raise HTTPException(
+            status.HTTP_410_GONE,
+            f"the events of run {run.id} are no longer kept; read its outcome at "
+            f"{API_PREFIX}/runs/{run.id}",
+        ) from None
+    if closed and after >= last:
+        # 204 also tells EventSource to stop reconnecting.
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    if after > last:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"last event id {after} is beyond run {run.id}'s newest event ({last})",
+        )
+    return event_stream(
+        run_frames(log, run.id, after), ping_seconds=services.settings.ping_seconds, run_id=run.id
+    )
+
+
+@router.post(
+    "/runs/{run_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RunCancelled,
+    responses={**_ERRORS, 409: {"model": ErrorBody, "description": "The run already ended."}},
+)
+async def cancel_run(run: RunDep, services: ServicesDep) -> RunCancelled:
+    """Stop a run; its stream ends with an `error` event with code CANCELLED."""
+    if services.runs.cancel(run.id):
+        return RunCancelled(run_id=run.id, status="cancelling")
+    if run.status in FINISHED_RUN_STATUSES:
+        detail = f"run {run.id} already ended ({run.status})"
+    else:
+        detail = f"run {run.id} is not executing in this process and cannot be cancelled here"
+    raise HTTPException(status.HTTP_409_CONFLICT, detail)

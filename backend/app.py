@@ -1,0 +1,102 @@
+"""Builds the FastAPI application from settings; `create_app` is what tests and `main` call."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from langchain_core.language_models import BaseChatModel
+
+from backend.api.errors import install_error_handlers
+from backend.api.health import router as health_router
+from backend.api.router import api_router
+from backend.db.engine import create_engine, create_session_factory
+from backend.db.migrate import upgrade_database
+from backend.runs.executor import RunEnvironment, RunTimeouts
+from backend.runs.log import InMemoryEventLog
+from backend.runs.manager import RunManager
+from backend.services import Services
+from backend.settings import Settings, load_settings
+from workflows.context import StoryContext
+from workflows.graph import graph
+from workflows.providers import ProviderConfig, build_chat_model
+
+logger = logging.getLogger(__name__)
+
+API_DESCRIPTION = """
+StoryStream writes children's stories with a LangGraph workflow (generate → safety_check →
+metrics) and streams them token by token as Server-Sent Events.
+
+Every generation is a **run**: it goes on whether or not a client is connected, and any client
+can join or resume its stream with `Last-Event-ID`. Each stream ends with exactly one
+`complete` or `error` event.
+"""
+
+
+def provider_config(settings: Settings) -> ProviderConfig:
+    return ProviderConfig(
+        name=settings.llm_provider,
+        ollama_base_url=settings.ollama_base_url,
+        ollama_model=settings.ollama_model,
+        temperature=settings.llm_temperature,
+        max_tokens=settings.max_story_tokens,
+        scripted_text=settings.scripted_text,
+        scripted_tokens_per_second=settings.scripted_tokens_per_second,
+        scripted_fail_at_token=settings.scripted_fail_at_token,
+    )
+
+
+def create_app(settings: Settings | None = None, *, chat_model: BaseChatModel | None = None) -> FastAPI:
+    """The service for `settings`; `chat_model` overrides the configured provider (tests)."""
+    settings = settings or load_settings()
+    config = provider_config(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            await asyncio.to_thread(upgrade_database, settings.database_url)
+        engine = create_engine(settings.database_url)
+        sessions = create_session_factory(engine)
+        event_log = InMemoryEventLog(settings.event_log_retention_seconds)
+        environment = RunEnvironment(
+            event_log=event_log,
+            sessions=sessions,
+            graph=graph,
+            context=StoryContext(model=chat_model or build_chat_model(config)),
+            timeouts=RunTimeouts(
+                first_token_seconds=settings.first_token_timeout_seconds,
+                idle_seconds=settings.idle_timeout_seconds,
+                total_seconds=settings.run_timeout_seconds,
+            ),
+        )
+        runs = RunManager(environment, provider=config.name, model=config.model_label)
+        app.state.services = Services(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            event_log=event_log,
+            runs=runs,
+            provider=config,
+        )
+        logger.info("StoryStream ready: provider %s, model %s", config.name, config.model_label)
+        try:
+            yield
+        finally:
+            await runs.shutdown()
+            await event_log.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="StoryStream",
+        version="1.0.0",
+        summary="Children's stories, written by a LangGraph workflow and streamed over SSE.",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(api_router)
+    return app

@@ -1,0 +1,77 @@
+"""How a run can fail, and how each failure is reported to clients.
+
+    RunFailure
+     ├── RunTimeout        first token, idle gap or whole-run deadline passed   -> TIMEOUT
+     ├── SafetyRejected    the chapter failed the whole-story check            -> SAFETY_REJECTED
+     └── PersistFailed     the finished chapter could not be stored            -> PERSIST_FAILED
+
+Exceptions from the model backend are classified by `classify_backend_error`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+
+from backend.runs.events import ErrorCode, ErrorEvent
+
+logger = logging.getLogger(__name__)
+
+
+class RunFailure(Exception):
+    code: ErrorCode = "LLM_ERROR"
+    retryable: bool = True
+
+    def to_event(self) -> ErrorEvent:
+        return ErrorEvent(message=str(self), error_code=self.code, retryable=self.retryable)
+
+
+class RunTimeout(RunFailure):
+    code = "TIMEOUT"
+
+
+class SafetyRejected(RunFailure):
+    code = "SAFETY_REJECTED"
+
+
+class PersistFailed(RunFailure):
+    code = "PERSIST_FAILED"
+
+
+@dataclass(frozen=True)
+class Classified:
+    code: ErrorCode
+    retryable: bool
+    message: str
+
+    def to_event(self) -> ErrorEvent:
+        return ErrorEvent(message=self.message, error_code=self.code, retryable=self.retryable)
+
+
+def _status_code(exc: BaseException) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def classify_backend_error(exc: BaseException) -> Classified:
+    """Map an exception raised while the story was being written to an error code."""
+    if isinstance(exc, RunFailure):
+        return Classified(exc.code, exc.retryable, str(exc))
+    # The ollama client turns refused connections into the builtin ConnectionError.
+    if isinstance(exc, ConnectionError | httpx.ConnectError | httpx.ConnectTimeout):
+        return Classified(
+            "LLM_UNAVAILABLE", True, "the story model is not reachable right now; try again soon"
+        )
+    status = _status_code(exc)
+    if status == 404:
+        return Classified(
+            "LLM_UNAVAILABLE", False, f"the story model is not installed on the backend: {exc}"
+        )
+    if status is not None and status >= 500:
+        return Classified("LLM_ERROR", True, f"the story model failed while writing: {exc}")
+    if isinstance(exc, httpx.HTTPError):
+        return Classified("LLM_ERROR", True, f"the connection to the story model broke: {exc}")
+    logger.error("run failed with an unexpected error", exc_info=exc)
+    return Classified("LLM_ERROR", True, f"the story could not be written: {exc}")

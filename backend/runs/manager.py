@@ -1,0 +1,98 @@
+"""Starts runs as background tasks, keeps track of the live ones, and stops them on request."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+
+from backend.db.models import Run
+from backend.runs.executor import (
+    RunControl,
+    RunEnvironment,
+    RunSpec,
+    StopReason,
+    end_stopped_run,
+    execute_run,
+)
+from workflows.state import StoryRequest
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _LiveRun:
+    spec: RunSpec
+    control: RunControl
+    task: asyncio.Task[None]
+
+
+class RunManager:
+    def __init__(self, env: RunEnvironment, *, provider: str, model: str) -> None:
+        self.env = env
+        self.provider = provider
+        self.model = model
+        self._live: dict[str, _LiveRun] = {}
+        self._finalizers: set[asyncio.Task[None]] = set()
+
+    @property
+    def live_runs(self) -> int:
+        return len(self._live)
+
+    def is_live(self, run_id: str) -> bool:
+        return run_id in self._live
+
+    async def submit(self, *, child_id: int, request: StoryRequest) -> str:
+        """Record a queued run, open its event log and start it; returns the run id."""
+        run_id = uuid.uuid4().hex
+        async with self.env.sessions() as session, session.begin():
+            session.add(
+                Run(
+                    id=run_id,
+                    child_id=child_id,
+                    theme=request["theme_id"],
+                    chapter_number=request["chapter_number"],
+                    title=request["title"],
+                    status="queued",
+                    provider=self.provider,
+                    model=self.model,
+                )
+            )
+        await self.env.event_log.create(run_id)
+        spec = RunSpec(run_id=run_id, child_id=child_id, request=request)
+        control = RunControl()
+        task = asyncio.create_task(execute_run(spec, self.env, control), name=f"run-{run_id}")
+        self._live[run_id] = _LiveRun(spec=spec, control=control, task=task)
+        task.add_done_callback(lambda finished: self._on_done(run_id, finished))
+        logger.info("run %s started for child %s, theme %s", run_id, child_id, request["theme_id"])
+        return run_id
+
+    def cancel(self, run_id: str, reason: StopReason = "cancelled") -> bool:
+        """Ask a live run to stop; False when it is not running in this process."""
+        live = self._live.get(run_id)
+        if live is None or live.task.done():
+            return False
+        live.control.stop_reason = reason
+        live.task.cancel()
+        return True
+
+    def _on_done(self, run_id: str, task: asyncio.Task[None]) -> None:
+        live = self._live.pop(run_id, None)
+        if task.cancelled() and live is not None:
+            # Cancelled before its first step: the executor never ran, so end the run here.
+            reason = live.control.stop_reason or "interrupted"
+            finalizer = asyncio.create_task(end_stopped_run(self.env, run_id, reason))
+            self._finalizers.add(finalizer)
+            finalizer.add_done_callback(self._finalizers.discard)
+        elif not task.cancelled() and task.exception() is not None:
+            logger.error("run %s crashed", run_id, exc_info=task.exception())
+
+    async def shutdown(self) -> None:
+        """Interrupt every live run and wait until each has recorded how it ended."""
+        tasks = [live.task for live in self._live.values()]
+        for run_id in list(self._live):
+            self.cancel(run_id, reason="interrupted")
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._finalizers:
+            await asyncio.gather(*self._finalizers, return_exceptions=True)

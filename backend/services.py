@@ -1,0 +1,23 @@
+"""The long-lived parts of a running service, built once at start-up and shared by requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.db.engine import SessionFactory
+from backend.runs.log import RunEventLog
+from backend.runs.manager import RunManager
+from backend.settings import Settings
+from workflows.providers import ProviderConfig
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    event_log: RunEventLog
+    runs: RunManager
+    provider: ProviderConfig

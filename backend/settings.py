@@ -1,0 +1,114 @@
+"""StoryStream's one validated configuration, read from `STORYSTREAM_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "STORYSTREAM_"
+DEFAULT_DATABASE_PATH = Path("var") / "storystream.db"
+
+Environment = Literal["development", "test", "production"]
+LLMProviderName = Literal["ollama", "scripted"]
+
+
+class SettingsError(Exception):
+    """Configuration that StoryStream refuses to start with; the message names the setting."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; each field is `STORYSTREAM_<FIELD NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    env: Environment = "development"
+    database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DATABASE_PATH}"
+    auto_migrate: bool = True
+
+    llm_provider: LLMProviderName = "ollama"
+    ollama_base_url: str = "http://127.0.0.1:11434"
+    ollama_model: str = "llama3.2:3b"
+    llm_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    max_story_tokens: int = Field(default=900, ge=64, le=8192)
+
+    # The scripted provider is a test and benchmark double; these shape its stream.
+    scripted_tokens_per_second: float = Field(default=0.0, ge=0.0)
+    scripted_fail_at_token: int | None = Field(default=None, ge=1)
+    scripted_text: str | None = None
+
+    ping_seconds: float = 15.0
+    first_token_timeout_seconds: float = 120.0
+    idle_timeout_seconds: float = 30.0
+    run_timeout_seconds: float = 600.0
+    event_log_retention_seconds: float = 900.0
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_values(self) -> Self:
+        problems = list(_unsafe_value_problems(self))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _unsafe_value_problems(settings: Settings) -> list[str]:
+    problems: list[str] = []
+
+    def name(field: str) -> str:
+        return ENV_PREFIX + field.upper()
+
+    for field in (
+        "ping_seconds",
+        "first_token_timeout_seconds",
+        "idle_timeout_seconds",
+        "run_timeout_seconds",
+        "event_log_retention_seconds",
+    ):
+        if getattr(settings, field) <= 0:
+            problems.append(f"{name(field)} must be greater than 0 seconds")
+    if settings.idle_timeout_seconds > settings.run_timeout_seconds:
+        problems.append(
+            f"{name('idle_timeout_seconds')} ({settings.idle_timeout_seconds:g}) must not exceed "
+            f"{name('run_timeout_seconds')} ({settings.run_timeout_seconds:g})"
+        )
+    if settings.first_token_timeout_seconds > settings.run_timeout_seconds:
+        problems.append(
+            f"{name('first_token_timeout_seconds')} ({settings.first_token_timeout_seconds:g}) "
+            f"must not exceed {name('run_timeout_seconds')} ({settings.run_timeout_seconds:g})"
+        )
+    if not settings.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        problems.append(
+            f"{name('database_url')} must use an async driver: "
+            "'sqlite+aiosqlite:///path.db' or 'postgresql+asyncpg://user@host/db'"
+        )
+    if not settings.ollama_base_url.startswith(("http://", "https://")):
+        problems.append(f"{name('ollama_base_url')} must be an http:// or https:// URL")
+    if settings.env == "production" and settings.llm_provider == "scripted":
+        problems.append(
+            f"{name('llm_provider')}=scripted is a test double and is refused when "
+            f"{name('env')}=production"
+        )
+    return problems
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment, turning validation failures into one readable error."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, each naming the environment variable to fix."""
+    lines = []
+    for error in exc.errors():
+        location = [str(part) for part in error["loc"]]
+        message = error["msg"].removeprefix("Value error, ")
+        if location:
+            lines.append(f"{ENV_PREFIX}{location[0].upper()}: {message}")
+        else:
+            lines.append(message)
+    return "invalid StoryStream settings: " + "; ".join(lines)

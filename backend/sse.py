@@ -1,0 +1,49 @@
+"""The SSE wire format (frames from logged events) and the streaming response around it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from backend.runs.log import LoggedEvent, RunEventLog
+
+SSE_HEADERS: Mapping[str, str] = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+# Documents the stream in OpenAPI; the events themselves are described in README and DESIGN.md.
+SSE_RESPONSE_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": (
+            "A Server-Sent Events stream: `id:` is the run's sequence number, `event:` one of "
+            "node, content, reset, safety, metadata, complete, error, and `data:` a JSON object "
+            "with the same `type`. It ends after exactly one `complete` or `error` event."
+        ),
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def frame(event: LoggedEvent) -> ServerSentEvent:
+    return ServerSentEvent(data=event.data, event=event.type, id=str(event.seq))
+
+
+def ping() -> ServerSentEvent:
+    return ServerSentEvent(comment="ping")
+
+
+async def run_frames(log: RunEventLog, run_id: str, after_seq: int) -> AsyncIterator[ServerSentEvent]:
+    # A disconnecting client cancels only this generator: the run keeps going.
+    async for event in log.follow(run_id, after_seq):
+        yield frame(event)
+
+
+def event_stream(
+    frames: AsyncIterator[ServerSentEvent], *, ping_seconds: float, run_id: str
+) -> EventSourceResponse:
+    return EventSourceResponse(
+        frames,
+        ping=ping_seconds,
+        ping_message_factory=ping,
+        headers={**SSE_HEADERS, "X-Run-Id": run_id},
+    )

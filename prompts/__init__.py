@@ -1,0 +1,1 @@
+"""Prompt templates and the theme catalogue, kept as data files beside this module."""

@@ -1,0 +1,1 @@
+"""The LangGraph story workflow; `workflows.graph.graph` is the compiled graph."""

@@ -1,0 +1,43 @@
+"""The story workflow: generate -> safety_check -> metrics. This is the only place nodes are wired."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from workflows.context import StoryContext
+from workflows.nodes.generate import generate
+from workflows.nodes.metrics import metrics
+from workflows.nodes.safety_check import safety_check
+from workflows.state import StoryRequest, StoryState
+
+GRAPH_NAME = "storystream"
+NODE_NAMES = ("generate", "safety_check", "metrics")
+
+StoryGraph = CompiledStateGraph[StoryState, StoryContext, StoryState, StoryState]
+
+
+def route_after_safety(state: StoryState) -> Literal["metrics", "__end__"]:
+    """A rejected chapter is not measured; the run reports the rejection instead."""
+    return "metrics" if state["safety"]["approved"] else END
+
+
+def build_graph() -> StoryGraph:
+    builder = StateGraph(StoryState, context_schema=StoryContext)
+    builder.add_node("generate", generate)
+    builder.add_node("safety_check", safety_check)
+    builder.add_node("metrics", metrics)
+    builder.add_edge(START, "generate")
+    builder.add_edge("generate", "safety_check")
+    builder.add_conditional_edges("safety_check", route_after_safety)
+    builder.add_edge("metrics", END)
+    return builder.compile(name=GRAPH_NAME)
+
+
+def initial_state(request: StoryRequest) -> StoryState:
+    return StoryState(request=request, attempt=0)
+
+
+graph = build_graph()

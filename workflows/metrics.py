@@ -1,0 +1,80 @@
+"""Measures how a story fits its reader: length, reading time, readability and vocabulary."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+import textstat
+
+from workflows.state import StoryMetrics
+
+VocabularyLevel = Literal["beginner", "intermediate", "advanced"]
+
+# Words per minute. Under six a story is read aloud by an adult (about 100 wpm); from six on the
+# child reads alone, at oral reading fluency norms (Hasbrouck & Tindal, 2017, spring medians).
+_READING_SPEED_BY_AGE: Mapping[int, int] = {6: 55, 7: 90, 8: 105, 9: 120, 10: 135, 11: 145, 12: 150}
+_READ_ALOUD_WPM = 100
+_WORD = re.compile(r"[A-Za-z0-9']+(?:-[A-Za-z0-9']+)*")
+
+
+def reading_speed_wpm(age: int) -> int:
+    if age < min(_READING_SPEED_BY_AGE):
+        return _READ_ALOUD_WPM
+    return _READING_SPEED_BY_AGE[min(age, max(_READING_SPEED_BY_AGE))]
+
+
+def count_words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def vocabulary_level(text: str) -> VocabularyLevel:
+    """Graded by the share of words outside the Dale-Chall list of words young readers know."""
+    words = count_words(text)
+    if words == 0:
+        return "beginner"
+    share = textstat.difficult_words(text) / words
+    if share < 0.08:
+        return "beginner"
+    if share < 0.16:
+        return "intermediate"
+    return "advanced"
+
+
+@cache
+def _educational_patterns() -> Mapping[str, re.Pattern[str]]:
+    raw = json.loads(
+        resources.files("workflows.data").joinpath("educational_elements.json").read_text("utf-8")
+    )
+    return {
+        element: re.compile(
+            r"\b(?:" + "|".join(re.escape(word) for word in words) + r")\b", re.IGNORECASE
+        )
+        for element, words in raw.items()
+        if not element.startswith("_")
+    }
+
+
+def educational_elements(text: str) -> list[str]:
+    return [element for element, pattern in _educational_patterns().items() if pattern.search(text)]
+
+
+def measure_story(text: str, age: int) -> StoryMetrics:
+    words = count_words(text)
+    grade = max(0.0, float(textstat.flesch_kincaid_grade(text))) if words else 0.0
+    return StoryMetrics(
+        word_count=words,
+        estimated_reading_time=round(words / reading_speed_wpm(age), 1),
+        readability_grade=round(grade, 1),
+        vocabulary_level=vocabulary_level(text),
+        educational_elements=educational_elements(text),
+    )
+
+
+def target_word_count(age: int) -> int:
+    """How long a chapter should be for a reader of this age (about five minutes of reading)."""
+    return max(120, min(600, reading_speed_wpm(age) * 4))

@@ -1,0 +1,152 @@
+"""A scripted chat model for tests and benchmarks: real LangChain streaming, predictable text.
+
+It is never a production default (settings refuse it when `STORYSTREAM_ENV=production`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+_TOKEN = re.compile(r"\s*\S+|\s+")
+_NAME = re.compile(r'named "([^"]{1,60})"')
+_THEME = re.compile(r'Theme: "([^"]{1,80})"')
+_WORDS = re.compile(r"about (\d{2,4}) words")
+
+_SENTENCES = (
+    "{name} looked up and saw something wonderful.",
+    "A soft breeze carried the smell of fresh flowers.",
+    "{name} counted three bright stars and smiled.",
+    "A friendly owl said hello from a tall green tree.",
+    "Together they made a plan and shared their snacks.",
+    "{name} felt brave and curious and very happy.",
+    "The path curled past a little blue pond.",
+    "Everyone laughed when the rabbit did a funny hop.",
+)
+
+
+class ScriptedModelError(RuntimeError):
+    """The failure a scripted model was asked to raise at a given token."""
+
+
+def tokenize(text: str) -> list[str]:
+    """Split text the way LLM tokens usually arrive: words with their leading whitespace."""
+    return _TOKEN.findall(text)
+
+
+def compose_story(prompt: str) -> str:
+    """A deterministic story in the format the prompts ask for, sized by the prompt's word target."""
+    name_match = _NAME.search(prompt)
+    theme_match = _THEME.search(prompt)
+    words_match = _WORDS.search(prompt)
+    name = name_match.group(1) if name_match else "Sam"
+    theme = theme_match.group(1) if theme_match else "adventure"
+    target_words = int(words_match.group(1)) if words_match else 120
+    paragraphs = [f"Once upon a time, {name} set off on a {theme} journey."]
+    words = len(paragraphs[0].split())
+    index = 0
+    while words < target_words:
+        sentence = _SENTENCES[index % len(_SENTENCES)].format(name=name)
+        if index % 4 == 3:
+            paragraphs.append(sentence)
+        else:
+            paragraphs[-1] += " " + sentence
+        words += len(sentence.split())
+        index += 1
+    body = "\n\n".join(paragraphs)
+    return (
+        f"{body}\n\n"
+        "QUESTION: What should happen next?\n"
+        "CHOICE 1: Follow the owl into the forest\n"
+        "CHOICE 2: Go back home for lunch\n"
+        "CHOICE 3: Build a little boat"
+    )
+
+
+def _last_prompt_text(messages: list[BaseMessage]) -> str:
+    return "\n".join(message.text for message in messages)
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Streams `text` (or a story composed from the prompt) token by token at a set rate."""
+
+    text: str | None = None
+    tokens_per_second: float = 0.0
+    fail_at_token: int | None = None
+
+    @property
+    def _llm_type(self) -> str:
+        return "storystream-scripted"
+
+    def _tokens_for(self, messages: list[BaseMessage]) -> list[str]:
+        return tokenize(self.text if self.text is not None else compose_story(_last_prompt_text(messages)))
+
+    def _usage(self, messages: list[BaseMessage], tokens: list[str]) -> UsageMetadata:
+        prompt_tokens = len(tokenize(_last_prompt_text(messages)))
+        return UsageMetadata(
+            input_tokens=prompt_tokens,
+            output_tokens=len(tokens),
+            total_tokens=prompt_tokens + len(tokens),
+        )
+
+    def _check_failure(self, position: int) -> None:
+        if self.fail_at_token is not None and position == self.fail_at_token:
+            raise ScriptedModelError(f"scripted failure at token {position}")
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        tokens = self._tokens_for(messages)
+        for position in range(1, len(tokens) + 1):
+            self._check_failure(position)
+        message = AIMessage(content="".join(tokens), usage_metadata=self._usage(messages, tokens))
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        tokens = self._tokens_for(messages)
+        for position, token in enumerate(tokens, start=1):
+            self._check_failure(position)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+        yield self._final_chunk(messages, tokens)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        tokens = self._tokens_for(messages)
+        delay = 1.0 / self.tokens_per_second if self.tokens_per_second > 0 else 0.0
+        for position, token in enumerate(tokens, start=1):
+            await asyncio.sleep(delay)
+            self._check_failure(position)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+        yield self._final_chunk(messages, tokens)
+
+    def _final_chunk(self, messages: list[BaseMessage], tokens: list[str]) -> ChatGenerationChunk:
+        return ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                usage_metadata=self._usage(messages, tokens),
+                response_metadata={"done": True, "done_reason": "stop"},
+            )
+        )

@@ -1,0 +1,59 @@
+"""The typed state that flows through the story graph, and the request that starts it."""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+Severity = Literal["low", "medium", "high"]
+
+
+class StoryRequest(TypedDict):
+    """What a run asks the workflow for; user-supplied text here is data, never instructions."""
+
+    child_name: str
+    child_age: int
+    theme_id: str
+    chapter_number: int
+    title: str
+    previous_summary: str | None
+    chosen_choice: str | None
+
+
+class SafetyIssue(TypedDict):
+    category: str
+    severity: Severity
+    term: str
+    span: tuple[int, int]
+
+
+class SafetyReport(TypedDict):
+    approved: bool
+    score: float
+    issues: list[SafetyIssue]
+
+
+class StoryMetrics(TypedDict):
+    word_count: int
+    estimated_reading_time: float
+    readability_grade: float
+    vocabulary_level: Literal["beginner", "intermediate", "advanced"]
+    educational_elements: list[str]
+
+
+class TokenUsage(TypedDict):
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+
+
+class StoryState(TypedDict, total=False):
+    request: StoryRequest
+    attempt: int
+    draft: str
+    story_text: str
+    choice_question: str
+    choices: list[str]
+    choices_source: Literal["model", "theme"]
+    usage: TokenUsage | None
+    safety: SafetyReport
+    metrics: StoryMetrics
