@@ -10,10 +10,14 @@ Exceptions from the model backend are classified by `classify_backend_error`.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
 import httpx
+import ollama
+
+from workflows.providers.scripted import ScriptedModelError
 
 from backend.runs.events import ErrorCode, ErrorEvent
 
@@ -50,11 +54,6 @@ class Classified:
         return ErrorEvent(message=self.message, error_code=self.code, retryable=self.retryable)
 
 
-def _status_code(exc: BaseException) -> int | None:
-    status = getattr(exc, "status_code", None)
-    return status if isinstance(status, int) else None
-
-
 def classify_backend_error(exc: BaseException) -> Classified:
     """Map an exception raised while the story was being written to an error code."""
     if isinstance(exc, RunFailure):
@@ -64,14 +63,13 @@ def classify_backend_error(exc: BaseException) -> Classified:
         return Classified(
             "LLM_UNAVAILABLE", True, "the story model is not reachable right now; try again soon"
         )
-    status = _status_code(exc)
-    if status == 404:
+    if isinstance(exc, ollama.ResponseError) and exc.status_code == 404:
         return Classified(
             "LLM_UNAVAILABLE", False, f"the story model is not installed on the backend: {exc}"
         )
-    if status is not None and status >= 500:
+    if isinstance(exc, ollama.ResponseError | ScriptedModelError):
         return Classified("LLM_ERROR", True, f"the story model failed while writing: {exc}")
-    if isinstance(exc, httpx.HTTPError):
+    if isinstance(exc, httpx.HTTPError | json.JSONDecodeError):
         return Classified("LLM_ERROR", True, f"the connection to the story model broke: {exc}")
     logger.error("run failed with an unexpected error", exc_info=exc)
     return Classified("LLM_ERROR", True, f"the story could not be written: {exc}")

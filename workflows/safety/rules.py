@@ -91,9 +91,8 @@ class RuleCheck:
     def assess(self, text: str) -> SafetyReport:
         issues = self.find_issues(text)
         score = max(0.0, 1.0 - sum(SEVERITY_PENALTY[issue["severity"]] for issue in issues))
-        approved = score >= APPROVAL_THRESHOLD and not any(
-            issue["severity"] == "high" for issue in issues
-        )
+        # Low-severity hits lower the score; anything stronger keeps the chapter from a child.
+        approved = score >= APPROVAL_THRESHOLD and all(issue["severity"] == "low" for issue in issues)
         return SafetyReport(approved=approved, score=round(score, 3), issues=issues)
 
 

@@ -1,0 +1,623 @@
+"""Measures what StoryStream costs per streamed token over real HTTP, against a bare SSE floor.
+
+The service runs as a uvicorn subprocess with the `scripted` provider (no artificial delay) and
+a fixed story; the floor (`bench.floor_app`) is a bare sse-starlette endpoint that streams the
+same tokens as `content` events with no graph, run the same way. For each, sequential streams
+are read with httpx + httpx-sse after unmeasured warm-ups, and the server process's user+system
+CPU time is read from /proc before and after the measured streams. Nothing here asserts timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from httpx_sse import aconnect_sse
+
+from bench.floor_app import CHUNKS_FILE_ENV, STREAM_PATH
+from workflows.providers.scripted import tokenize
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "latest.json"
+HOST = "127.0.0.1"
+CHILD = {"name": "Mia", "age": 7}
+THEME = "space"
+SERVICE_STREAM_PATH = "/api/v1/stories/generate/stream"
+# Ends every scripted answer: the parser turns it into the question and choices, never content.
+QUESTION_BLOCK = "\n\nQUESTION: What next?\nCHOICE 1: Go up\nCHOICE 2: Go down\nCHOICE 3: Stay"
+SENTENCES = (
+    "Mia looked up and saw a bright silver rocket.",
+    "A friendly robot waved hello from the launch pad.",
+    "Together they counted down and zoomed past the Moon.",
+    "Mia felt brave and curious and very happy.",
+    "The stars twinkled like tiny lamps far away.",
+    "They shared their snacks and laughed at a funny comet.",
+)
+SENTENCES_PER_PARAGRAPH = 4
+HEALTH_POLL_SECONDS = 0.05
+SHUTDOWN_SECONDS = 10.0
+# Idle time before each CPU reading, so work a stream triggers after its last byte is counted.
+SETTLE_SECONDS = 0.25
+
+
+class BenchError(RuntimeError):
+    """A benchmark run that could not produce results; the message says why."""
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """The parameters of one benchmark run."""
+
+    stories: int
+    warmup: int
+    words: int
+    port: int
+    floor_port: int
+    timeout: float
+    output: Path
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running uvicorn subprocess."""
+
+    name: str
+    pid: int
+    base_url: str
+
+
+@dataclass(frozen=True)
+class StreamTarget:
+    """An SSE endpoint to stream from: a path on the server and its query parameters."""
+
+    path: str
+    params: Mapping[str, str | int]
+
+    def __str__(self) -> str:
+        return f"GET {self.path}"
+
+
+@dataclass(frozen=True)
+class StreamSample:
+    """What the client saw of one stream; times in seconds from sending the request."""
+
+    text: str
+    content_events: int
+    first_event_s: float
+    first_content_s: float
+    total_s: float
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The measured streams of one server and the server CPU and wall time they took."""
+
+    samples: list[StreamSample]
+    cpu_seconds: float
+    wall_seconds: float
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """The figures reported for one server (service or floor)."""
+
+    stories: int
+    content_events: int
+    server_cpu_seconds: float
+    server_cpu_us_per_token: float
+    server_cpu_ms_per_story: float
+    first_event_ms_median: float
+    first_content_ms_median: float
+    wall_seconds: float
+    tokens_per_second_wall: float
+    content_matches_story: bool
+
+
+# --- the story ---------------------------------------------------------------------------------
+
+
+def story_body(words: int) -> str:
+    """A child-safe story body of at least `words` words, in paragraphs."""
+    paragraphs: list[list[str]] = [[]]
+    count = 0
+    index = 0
+    while count < words:
+        if len(paragraphs[-1]) == SENTENCES_PER_PARAGRAPH:
+            paragraphs.append([])
+        sentence = SENTENCES[index % len(SENTENCES)]
+        paragraphs[-1].append(sentence)
+        count += len(sentence.split())
+        index += 1
+    return "\n\n".join(" ".join(paragraph) for paragraph in paragraphs)
+
+
+# --- server processes --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on HOST that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def clean_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without STORYSTREAM_* settings, plus `extra`."""
+    base = {key: value for key, value in os.environ.items() if not key.startswith("STORYSTREAM_")}
+    return {**base, **extra}
+
+
+def service_environment(scripted_text: str, workdir: Path) -> dict[str, str]:
+    """Settings for the service: scripted provider, no delay, a fresh SQLite database."""
+    return clean_environment(
+        {
+            "STORYSTREAM_LLM_PROVIDER": "scripted",
+            "STORYSTREAM_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+            "STORYSTREAM_SCRIPTED_TOKENS_PER_SECOND": "0",
+            "STORYSTREAM_SCRIPTED_TEXT": scripted_text,
+        }
+    )
+
+
+def floor_environment(chunks_file: Path) -> dict[str, str]:
+    """Settings for the floor app: the file holding the chunks it streams."""
+    return clean_environment({CHUNKS_FILE_ENV: str(chunks_file)})
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The last `lines` lines of a server log."""
+    text = path.read_text("utf-8", errors="replace") if path.exists() else ""
+    return "\n".join(text.splitlines()[-lines:]) or "(the log is empty)"
+
+
+def wait_until_healthy(
+    process: subprocess.Popen[bytes], server: Server, log: Path, timeout: float
+) -> None:
+    """Poll `GET /healthz` until it answers 200; fail if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(
+                f"the {server.name} exited with code {process.returncode} before answering "
+                f"/healthz; its log ends with:\n{log_tail(log)}"
+            )
+        try:
+            if httpx.get(f"{server.base_url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(HEALTH_POLL_SECONDS)
+    raise BenchError(
+        f"the {server.name} did not answer /healthz within {timeout:g} s; its log ends with:\n"
+        f"{log_tail(log)}"
+    )
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a subprocess, killing it if it has not exited after SHUTDOWN_SECONDS."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=SHUTDOWN_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def running_server(
+    name: str, app_args: Sequence[str], env: Mapping[str, str], port: int, log: Path, timeout: float
+) -> Iterator[Server]:
+    """Start `uvicorn <app_args>` on HOST:port, wait until healthy, and always stop it after."""
+    port = port or free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        *app_args,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    print(f"starting the {name}: {' '.join(command[1:])}", file=sys.stderr)
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=dict(env), stdout=log_file, stderr=subprocess.STDOUT
+        )
+        try:
+            server = Server(name=name, pid=process.pid, base_url=f"http://{HOST}:{port}")
+            wait_until_healthy(process, server, log, timeout)
+            yield server
+        finally:
+            stop_process(process)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (all its threads), from /proc/<pid>/stat."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError as exc:
+        raise BenchError(
+            f"cannot read the CPU time of process {pid} (Linux /proc needed): {exc}"
+        ) from None
+    # Fields after the parenthesised command name start at field 3 (state); utime and stime
+    # are fields 14 and 15, counted in clock ticks.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# --- the client --------------------------------------------------------------------------------
+
+
+async def stream_once(client: httpx.AsyncClient, target: StreamTarget) -> StreamSample:
+    """Read one SSE stream to its end, timing the first event and the first content event."""
+    chunks: list[str] = []
+    first_event: float | None = None
+    first_content: float | None = None
+    completed = False
+    started = time.perf_counter()
+    async with aconnect_sse(client, "GET", target.path, params=target.params) as source:
+        response = source.response
+        if response.status_code != 200:
+            await response.aread()
+            raise BenchError(f"{target} answered {response.status_code}: {response.text[:300]}")
+        async for event in source.aiter_sse():
+            elapsed = time.perf_counter() - started
+            first_event = elapsed if first_event is None else first_event
+            if event.event == "content":
+                first_content = elapsed if first_content is None else first_content
+                chunks.append(json.loads(event.data)["chunk"])
+            elif event.event == "error":
+                raise BenchError(f"{target} streamed an error event: {event.data[:300]}")
+            elif event.event == "complete":
+                completed = True
+    total = time.perf_counter() - started
+    if not completed or first_event is None or first_content is None:
+        raise BenchError(f"{target} ended without content and a complete event")
+    return StreamSample("".join(chunks), len(chunks), first_event, first_content, total)
+
+
+async def bounded_stream(
+    client: httpx.AsyncClient, target: StreamTarget, config: BenchConfig
+) -> StreamSample:
+    """`stream_once`, failing with a BenchError after `config.timeout` seconds or on HTTP errors."""
+    try:
+        async with asyncio.timeout(config.timeout):
+            return await stream_once(client, target)
+    except TimeoutError:
+        raise BenchError(f"{target} did not finish within {config.timeout:g} s") from None
+    except httpx.HTTPError as exc:
+        raise BenchError(f"{target} failed: {exc!r}") from None
+
+
+async def measure(
+    client: httpx.AsyncClient, pid: int, target: StreamTarget, config: BenchConfig
+) -> Measurement:
+    """Warm up, then stream `config.stories` stories in a row, reading server CPU around them."""
+    for _ in range(config.warmup):
+        await bounded_stream(client, target, config)
+    await asyncio.sleep(SETTLE_SECONDS)
+    cpu_before = process_cpu_seconds(pid)
+    started = time.perf_counter()
+    samples = [await bounded_stream(client, target, config) for _ in range(config.stories)]
+    wall = time.perf_counter() - started
+    await asyncio.sleep(SETTLE_SECONDS)
+    cpu = process_cpu_seconds(pid) - cpu_before
+    return Measurement(samples=samples, cpu_seconds=cpu, wall_seconds=wall)
+
+
+def new_client(server: Server, timeout: float) -> httpx.AsyncClient:
+    """One keep-alive HTTP client for all the streams of a server."""
+    return httpx.AsyncClient(base_url=server.base_url, timeout=httpx.Timeout(timeout))
+
+
+async def create_child(client: httpx.AsyncClient) -> int:
+    """Create the child profile the service writes stories for, returning its id."""
+    response = await client.post("/api/v1/children", json=CHILD)
+    if response.status_code != 201:
+        raise BenchError(f"creating a child answered {response.status_code}: {response.text[:300]}")
+    child_id: int = response.json()["id"]
+    return child_id
+
+
+async def measure_service(server: Server, config: BenchConfig) -> Measurement:
+    """Measure StoryStream's story stream for a freshly created child."""
+    async with new_client(server, config.timeout) as client:
+        child_id = await create_child(client)
+        target = StreamTarget(SERVICE_STREAM_PATH, {"child_id": child_id, "theme": THEME})
+        return await measure(client, server.pid, target, config)
+
+
+async def measure_floor(server: Server, config: BenchConfig) -> Measurement:
+    """Measure the bare sse-starlette floor."""
+    async with new_client(server, config.timeout) as client:
+        return await measure(client, server.pid, StreamTarget(STREAM_PATH, {}), config)
+
+
+# --- results -----------------------------------------------------------------------------------
+
+
+def summarise(measurement: Measurement, body: str) -> TargetResult:
+    """The reported figures of one measurement."""
+    samples = measurement.samples
+    tokens = sum(sample.content_events for sample in samples)
+    return TargetResult(
+        stories=len(samples),
+        content_events=tokens,
+        server_cpu_seconds=measurement.cpu_seconds,
+        server_cpu_us_per_token=measurement.cpu_seconds * 1e6 / tokens,
+        server_cpu_ms_per_story=measurement.cpu_seconds * 1e3 / len(samples),
+        first_event_ms_median=statistics.median(s.first_event_s for s in samples) * 1e3,
+        first_content_ms_median=statistics.median(s.first_content_s for s in samples) * 1e3,
+        wall_seconds=measurement.wall_seconds,
+        tokens_per_second_wall=tokens / measurement.wall_seconds,
+        content_matches_story=all(sample.text == body for sample in samples),
+    )
+
+
+def ratio(service: float, floor: float) -> float | None:
+    """service / floor, or None when the floor measured zero."""
+    return service / floor if floor > 0 else None
+
+
+def build_report(
+    config: BenchConfig, chunks: Sequence[str], service: TargetResult, floor: TargetResult
+) -> dict[str, Any]:
+    """The JSON document of one run: parameters, machine, both results and their ratios."""
+    return {
+        "benchmark": "storystream-stream",
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "parameters": {
+            "stories": config.stories,
+            "warmup": config.warmup,
+            "words": config.words,
+            "tokens_per_story": len(chunks),
+            "theme": THEME,
+            "provider": "scripted",
+            "scripted_tokens_per_second": 0,
+        },
+        "machine": {
+            "python": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "cpu_clock_ticks_per_second": os.sysconf("SC_CLK_TCK"),
+        },
+        "service": asdict(service),
+        "floor": asdict(floor),
+        "ratios_service_over_floor": {
+            "server_cpu_us_per_token": ratio(
+                service.server_cpu_us_per_token, floor.server_cpu_us_per_token
+            ),
+            "first_event_ms_median": ratio(
+                service.first_event_ms_median, floor.first_event_ms_median
+            ),
+            "first_content_ms_median": ratio(
+                service.first_content_ms_median, floor.first_content_ms_median
+            ),
+            "tokens_per_second_wall": ratio(
+                service.tokens_per_second_wall, floor.tokens_per_second_wall
+            ),
+        },
+    }
+
+
+ROWS = (
+    ("server CPU per token (µs)", "server_cpu_us_per_token", "{:.1f}"),
+    ("server CPU per story (ms)", "server_cpu_ms_per_story", "{:.2f}"),
+    ("time to first event, median (ms)", "first_event_ms_median", "{:.2f}"),
+    ("time to first content, median (ms)", "first_content_ms_median", "{:.2f}"),
+    ("tokens/s (wall)", "tokens_per_second_wall", "{:.0f}"),
+)
+
+
+def format_table(report: Mapping[str, Any]) -> str:
+    """The printed summary: one row per figure, service and floor side by side, and the ratio."""
+    params, machine = report["parameters"], report["machine"]
+    service, floor = report["service"], report["floor"]
+    ratios = report["ratios_service_over_floor"]
+    warmups = params["warmup"]
+    lines = [
+        f"StoryStream stream benchmark: {params['stories']} stories x "
+        f"{params['tokens_per_story']} tokens after {warmups} warm-up{'s' * (warmups != 1)}, "
+        f"scripted provider, Python {machine['python']}, {machine['cpu_count']} CPUs",
+        "",
+        f"{'':36}{'service':>12}{'floor':>12}{'service/floor':>16}",
+    ]
+    for label, key, number in ROWS:
+        factor = ratios.get(key)
+        shown = f"{factor:.2f}x" if factor is not None else "n/a"
+        lines.append(
+            f"{label:36}{number.format(service[key]):>12}{number.format(floor[key]):>12}{shown:>16}"
+        )
+    resolution_ms = 1e3 / machine["cpu_clock_ticks_per_second"]
+    lines += [
+        "",
+        f"server CPU measured: service {service['server_cpu_seconds'] * 1e3:.0f} ms, "
+        f"floor {floor['server_cpu_seconds'] * 1e3:.0f} ms "
+        f"(read in clock ticks of {resolution_ms:g} ms)",
+    ]
+    return "\n".join(lines)
+
+
+def write_report(report: Mapping[str, Any], output: Path) -> None:
+    """Write the report as indented JSON, creating the directory if needed."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+def run(config: BenchConfig) -> dict[str, Any]:
+    """Benchmark the service, then the floor, each in its own subprocess, and report both."""
+    body = story_body(config.words)
+    chunks = tokenize(body)
+    with tempfile.TemporaryDirectory(prefix="storystream-bench-") as tmp:
+        workdir = Path(tmp)
+        with running_server(
+            "service",
+            ["backend.main:app"],
+            service_environment(body + QUESTION_BLOCK, workdir),
+            config.port,
+            workdir / "service.log",
+            config.timeout,
+        ) as server:
+            print(f"streaming {config.warmup} + {config.stories} stories", file=sys.stderr)
+            service = asyncio.run(measure_service(server, config))
+        chunks_file = workdir / "floor-chunks.json"
+        chunks_file.write_text(json.dumps(chunks), "utf-8")
+        with running_server(
+            "floor",
+            ["--factory", "bench.floor_app:create_app"],
+            floor_environment(chunks_file),
+            config.floor_port,
+            workdir / "floor.log",
+            config.timeout,
+        ) as server:
+            print(f"streaming {config.warmup} + {config.stories} stories", file=sys.stderr)
+            floor = asyncio.run(measure_floor(server, config))
+    return build_report(config, chunks, summarise(service, body), summarise(floor, body))
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer of at least 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number greater than 0."""
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, not {value:g}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of `storystream-bench`."""
+    parser = argparse.ArgumentParser(
+        prog="storystream-bench",
+        description=(
+            "Stream stories from StoryStream (scripted provider, no artificial delay) over real "
+            "HTTP and report server CPU per streamed token, time to first event and wall "
+            "throughput, next to the same figures for a bare sse-starlette endpoint streaming "
+            "the same tokens with no graph (the floor), and the ratio service/floor. Both run "
+            "as uvicorn subprocesses on 127.0.0.1, one after the other; the client reads the "
+            "streams one at a time. Prints a table and writes the figures as JSON."
+        ),
+        epilog=(
+            "Server CPU is the server process's user+system time from /proc (Linux), read "
+            "after the warm-ups and after the measured streams, divided by the content events "
+            "received; its resolution is one clock tick (usually 10 ms) per run. The figures "
+            "depend on the machine and on what else runs on it; nothing is asserted."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--stories", type=positive_int, default=20, metavar="N", help="measured stories per server"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=non_negative_int,
+        default=2,
+        metavar="N",
+        help="unmeasured stories streamed first by each server",
+    )
+    parser.add_argument(
+        "--words",
+        type=positive_int,
+        default=300,
+        metavar="N",
+        help="story length in words (about one streamed token per word)",
+    )
+    parser.add_argument(
+        "--port", type=non_negative_int, default=0, help="port of the service; 0 picks a free one"
+    )
+    parser.add_argument(
+        "--floor-port",
+        type=non_negative_int,
+        default=0,
+        help="port of the floor app; 0 picks a free one",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=30.0,
+        metavar="SECONDS",
+        help="limit for each server start and for each stream",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        metavar="PATH",
+        help="where to write the JSON results",
+    )
+    return parser
+
+
+def parse_config(argv: Sequence[str] | None = None) -> BenchConfig:
+    """The benchmark parameters from the command line."""
+    args = build_parser().parse_args(argv)
+    return BenchConfig(
+        stories=args.stories,
+        warmup=args.warmup,
+        words=args.words,
+        port=args.port,
+        floor_port=args.floor_port,
+        timeout=args.timeout,
+        output=args.output,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the table, write the JSON; exit status 1 if it cannot finish."""
+    config = parse_config(argv)
+    try:
+        report = run(config)
+    except BenchError as exc:
+        print(f"storystream-bench: {exc}", file=sys.stderr)
+        return 1
+    print(format_table(report))
+    write_report(report, config.output)
+    for target in ("service", "floor"):
+        if not report[target]["content_matches_story"]:
+            print(f"warning: the {target} did not stream exactly the story text", file=sys.stderr)
+    print(f"\nresults written to {config.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Table-driven: recorded `astream_events` v2 sequences in, wire-contract events out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessageChunk
+
+from backend.runs.events import WireEvent
+from backend.runs.mapper import EventMapper
+from tests.support import STORY_BODY
+
+RECORDINGS = Path(__file__).parents[1] / "data" / "stream_events"
+
+
+def _load(name: str) -> list[dict[str, Any]]:
+    events = json.loads((RECORDINGS / f"{name}.json").read_text())
+    for event in events:
+        chunk = event.get("data", {}).get("chunk")
+        if event.get("event") == "on_chat_model_stream" and chunk is not None:
+            event["data"]["chunk"] = AIMessageChunk(content=chunk["content"])
+    return events
+
+
+def _map(name: str) -> tuple[EventMapper, list[WireEvent]]:
+    mapper = EventMapper("run-1")
+    out: list[WireEvent] = []
+    for event in _load(name):
+        if "raised" in event:
+            break
+        out.extend(mapper.map(event))  # type: ignore[arg-type]
+    return mapper, out
+
+
+def _outline(events: list[WireEvent]) -> list[str]:
+    """Node boundaries spelled out, runs of content collapsed to one `content` entry."""
+    outline: list[str] = []
+    for event in events:
+        if event.type == "node":
+            outline.append(f"node:{event.node}:{event.status}:{event.progress}")
+        elif event.type == "content":
+            if not outline or outline[-1] != "content":
+                outline.append("content")
+        elif event.type == "safety":
+            outline.append(f"safety:{event.status}")
+        else:
+            outline.append(event.type)
+    return outline
+
+
+APPROVED_OUTLINE = [
+    "node:workflow:started:0",
+    "node:generate:started:5",
+    "content",
+    "node:generate:completed:70",
+    "node:safety_check:started:75",
+    "safety:approved",
+    "node:safety_check:completed:85",
+    "node:metrics:started:90",
+    "metadata",
+    "node:metrics:completed:95",
+    "node:workflow:completed:100",
+]
+REJECTED_OUTLINE = [
+    "node:workflow:started:0",
+    "node:generate:started:5",
+    "content",
+    "node:generate:completed:70",
+    "node:safety_check:started:75",
+    "safety:rejected",
+    "node:safety_check:completed:85",
+    "node:workflow:completed:100",
+]
+FAILED_OUTLINE = ["node:workflow:started:0", "node:generate:started:5", "content"]
+
+TABLE = [
+    ("approved_story", APPROVED_OUTLINE, STORY_BODY, "finished"),
+    ("rejected_story", REJECTED_OUTLINE, "The pirate pulled out a gun.", "finished"),
+    ("story_without_choices", APPROVED_OUTLINE, "Mia slept.\n\nThe end.", "finished"),
+    ("model_fails_at_token_4", FAILED_OUTLINE, "Mia found a", "generating"),
+]
+
+
+@pytest.mark.parametrize(("recording", "outline", "text", "phase"), TABLE)
+def test_recorded_sequence_maps_to_contract_events(
+    recording: str, outline: list[str], text: str, phase: str
+) -> None:
+    mapper, events = _map(recording)
+    assert _outline(events) == outline
+    assert "".join(event.chunk for event in events if event.type == "content") == text
+    assert mapper.phase == phase
+
+
+def test_first_event_carries_the_run_id_and_only_the_first() -> None:
+    _, events = _map("approved_story")
+    with_run_id = [event for event in events if event.type == "node" and event.run_id]
+    assert with_run_id == [events[0]]
+    assert json.loads(events[0].model_dump_json(exclude_none=True))["run_id"] == "run-1"
+
+
+def test_choices_never_reach_content_events() -> None:
+    _, events = _map("approved_story")
+    chunks = [event.chunk for event in events if event.type == "content"]
+    assert not any("QUESTION" in chunk or "CHOICE" in chunk for chunk in chunks)
+    assert all(event.attempt == 1 for event in events if event.type == "content")
+
+
+def test_one_content_event_per_model_token() -> None:
+    tokens = [
+        event["data"]["chunk"].content
+        for event in _load("approved_story")
+        if event.get("event") == "on_chat_model_stream" and event["data"]["chunk"].content
+    ]
+    _, events = _map("approved_story")
+    contents = [event.chunk for event in events if event.type == "content"]
+    body_tokens = tokens[: len(contents)]
+    assert contents == body_tokens
+
+
+def test_safety_and_metadata_carry_the_node_outputs() -> None:
+    mapper, events = _map("rejected_story")
+    safety = next(event for event in events if event.type == "safety")
+    assert safety.approved is False
+    assert [(issue.category, issue.term) for issue in safety.issues] == [("weapons", "gun")]
+    assert mapper.final_state is not None
+    assert mapper.final_state["safety"]["approved"] is False
+
+    _, approved = _map("approved_story")
+    metadata = next(event for event in approved if event.type == "metadata")
+    assert metadata.word_count == 45
+    assert metadata.vocabulary_level == "beginner"
+
+
+def test_events_outside_the_graph_nodes_are_ignored() -> None:
+    mapper = EventMapper("run-1")
+    stray = {"event": "on_chain_start", "name": "other", "parent_ids": ["x"], "metadata": {}, "data": {}}
+    assert mapper.map(stray) == []  # type: ignore[arg-type]

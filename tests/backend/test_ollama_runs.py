@@ -1,0 +1,198 @@
+"""Runs against Ollama's real `/api/chat` NDJSON API, mocked with respx, driven in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from backend.app import create_app
+from backend.settings import Settings
+from tests.support import (
+    STORY_BODY,
+    STORY_TEXT,
+    collect,
+    create_child,
+    event_types,
+    make_settings,
+    ndjson,
+    ollama_chat_lines,
+    running,
+    streamed_text,
+    wait_for_run,
+)
+from workflows.providers.scripted import tokenize
+
+OLLAMA = "http://ollama.test:11434"
+
+
+@pytest.fixture
+def ollama_settings(tmp_path: Path) -> Settings:
+    return make_settings(
+        tmp_path,
+        llm_provider="ollama",
+        ollama_base_url=OLLAMA,
+        ollama_model="llama3.2:3b",
+        idle_timeout_seconds=0.5,
+        first_token_timeout_seconds=5,
+    )
+
+
+@pytest.fixture
+def ollama() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=OLLAMA, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+async def client(ollama_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(create_app(ollama_settings)) as client:
+        yield client
+
+
+async def _stream_story(client: httpx.AsyncClient, **params: object) -> list:  # type: ignore[type-arg]
+    child_id = await create_child(client, name="Mia", age=6)
+    return await collect(
+        client,
+        "/api/v1/stories/generate/stream",
+        params={"child_id": child_id, "theme": "space", **params},
+    )
+
+
+async def test_story_streams_from_ollama_and_is_stored(
+    client: httpx.AsyncClient, ollama: respx.MockRouter
+) -> None:
+    chat = ollama.post("/api/chat").respond(200, content=ndjson(ollama_chat_lines(tokenize(STORY_TEXT))))
+    frames = await _stream_story(client, title="The Silver Key")
+
+    types = event_types(frames)
+    assert types[:2] == ["node", "node"]
+    assert types[-4:] == ["metadata", "node", "node", "complete"]
+    assert [frame.id for frame in frames] == list(range(1, len(frames) + 1))
+    assert streamed_text(frames) == STORY_BODY
+
+    story = frames[-1].data["story"]
+    assert story["content"] == STORY_BODY
+    assert story["choices"] == ["Open the little blue door", "Ask the robin for help", "Show the key to Grandma"]
+    assert story["choice_question"] == "What should Mia do next?"
+    tokens = len(tokenize(STORY_TEXT))  # Ollama's eval_count in the final line
+    assert story["usage"] == {"input_tokens": 321, "output_tokens": tokens, "total_tokens": 321 + tokens}
+    stored = (await client.get(f"/api/v1/stories/{story['id']}")).json()
+    assert stored["content"] == STORY_BODY
+    assert stored["title"] == "The Silver Key"
+
+    sent = json.loads(chat.calls.last.request.content)
+    assert sent["model"] == "llama3.2:3b"
+    assert sent["stream"] is True
+    assert [message["role"] for message in sent["messages"]] == ["system", "user"]
+    assert '"Mia"' in sent["messages"][1]["content"]
+
+    run = await wait_for_run(client, story["run_id"], {"completed"})
+    assert (run["input_tokens"], run["output_tokens"], run["story_id"]) == (321, tokens, story["id"])
+    assert run["provider"] == "ollama" and run["model"] == "llama3.2:3b"
+
+
+@pytest.mark.parametrize(
+    ("mock", "code", "retryable"),
+    [
+        (httpx.ConnectError("connection refused"), "LLM_UNAVAILABLE", True),
+        (httpx.Response(404, json={"error": "model 'llama3.2:3b' not found"}), "LLM_UNAVAILABLE", False),
+        (httpx.Response(500, json={"error": "out of memory"}), "LLM_ERROR", True),
+        (
+            httpx.Response(
+                200,
+                content=ndjson(ollama_chat_lines(["Once", " upon"])[:2])
+                + b'{"error":"model runner has unexpectedly stopped"}\n',
+            ),
+            "LLM_ERROR",
+            True,
+        ),
+        (httpx.Response(200, content=b'{"message": {"content": "Once"}, "done": false}\n{not json\n'), "LLM_ERROR", True),
+    ],
+    ids=["refused", "model-missing", "server-error", "error-mid-stream", "malformed-ndjson"],
+)
+async def test_backend_failures_end_the_stream_with_one_error_and_store_nothing(
+    client: httpx.AsyncClient,
+    ollama: respx.MockRouter,
+    mock: Exception | httpx.Response,
+    code: str,
+    retryable: bool,
+) -> None:
+    route = ollama.post("/api/chat")
+    if isinstance(mock, Exception):
+        route.mock(side_effect=mock)
+    else:
+        route.mock(return_value=mock)
+    frames = await _stream_story(client)
+
+    assert frames[-1].event == "error"
+    assert event_types(frames).count("error") == 1
+    assert "complete" not in event_types(frames)
+    assert frames[-1].data["error_code"] == code
+    assert frames[-1].data["retryable"] is retryable
+    run_id = frames[0].data["run_id"]
+    run = await wait_for_run(client, run_id, {"failed"})
+    assert run["error_code"] == code
+    assert run["story_id"] is None
+
+
+class _StallingStream(httpx.AsyncByteStream):
+    """Sends two tokens, then keeps the connection open without another byte."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield ndjson(ollama_chat_lines(["Once", " upon"])[:2])
+        await asyncio.Event().wait()
+
+
+async def test_stalled_backend_is_caught_by_the_idle_timeout(
+    client: httpx.AsyncClient, ollama: respx.MockRouter
+) -> None:
+    ollama.post("/api/chat").respond(200, stream=_StallingStream())
+    frames = await _stream_story(client)
+    assert streamed_text(frames) == "Once upon"
+    assert frames[-1].data["error_code"] == "TIMEOUT"
+    assert "went silent for 0.5 s" in frames[-1].data["message"]
+    run = await wait_for_run(client, frames[0].data["run_id"], {"failed"})
+    assert run["error_code"] == "TIMEOUT"
+
+
+async def test_next_chapter_prompt_carries_a_summary_of_the_previous_one(
+    client: httpx.AsyncClient, ollama: respx.MockRouter
+) -> None:
+    chat = ollama.post("/api/chat").respond(200, content=ndjson(ollama_chat_lines(tokenize(STORY_TEXT))))
+    first = await _stream_story(client)
+    child_id = first[-1].data["story"]["child_id"]
+    second = await collect(
+        client,
+        "/api/v1/stories/generate/stream",
+        params={"child_id": child_id, "theme": "space", "chapter_number": 2},
+    )
+    story = second[-1].data["story"]
+    assert (story["chapter_number"], story["title"]) == (2, "Mia's Space Adventure")
+    prompt = json.loads(chat.calls.last.request.content)["messages"][1]["content"]
+    assert "Write chapter 2" in prompt
+    assert "What happened in chapter 1: Mia found a tiny silver key under the garden gate." in prompt
+
+
+async def test_readyz_reports_the_llm_backend(client: httpx.AsyncClient, ollama: respx.MockRouter) -> None:
+    tags = ollama.get("/api/tags")
+    tags.respond(200, json={"models": [{"name": "llama3.2:3b"}]})
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["llm"]["ok"] is True
+
+    tags.respond(200, json={"models": [{"name": "mistral:latest"}]})
+    missing = await client.get("/readyz")
+    assert missing.status_code == 503
+    assert "ollama pull llama3.2:3b" in missing.json()["llm"]["detail"]
+
+    tags.mock(side_effect=httpx.ConnectError("refused"))
+    down = await client.get("/readyz")
+    assert down.status_code == 503
+    assert down.json()["database"]["ok"] is True
+    assert down.json()["llm"]["ok"] is False

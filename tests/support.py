@@ -1,0 +1,179 @@
+"""Test helpers: settings and apps on a fresh SQLite file, SSE collection, a real uvicorn server,
+and Ollama `/api/chat` NDJSON bodies in Ollama's real shapes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from httpx_sse import aconnect_sse
+
+from backend.settings import Settings
+
+STORY_BODY = (
+    "Mia found a tiny silver key under the garden gate. She turned it over in her hand and smiled. "
+    "\"Where do you open?\" she asked the key.\n\nA friendly robin hopped closer and sang three "
+    "happy notes. Mia followed the robin past the apple tree."
+)
+CHOICES_BLOCK = (
+    "\n\nQUESTION: What should Mia do next?\n"
+    "CHOICE 1: Open the little blue door\n"
+    "CHOICE 2: Ask the robin for help\n"
+    "CHOICE 3: Show the key to Grandma"
+)
+STORY_TEXT = STORY_BODY + CHOICES_BLOCK
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'storystream.db'}",
+        "llm_provider": "scripted",
+        "ping_seconds": 15.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan running, driven in-process through ASGITransport."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://storystream.test") as client:
+            yield client
+
+
+@dataclass(frozen=True)
+class Frame:
+    id: int
+    event: str
+    data: dict[str, Any]
+
+
+async def collect(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    params: dict[str, Any] | None = None,
+    stop_after_content: int | None = None,
+) -> list[Frame]:
+    """Read SSE frames until the stream ends, or until `stop_after_content` content frames."""
+    frames: list[Frame] = []
+    content = 0
+    async with aconnect_sse(client, "GET", url, headers=dict(headers or {}), params=params) as source:
+        source.response.raise_for_status()
+        async for sse in source.aiter_sse():
+            frames.append(Frame(id=int(sse.id), event=sse.event, data=json.loads(sse.data)))
+            if sse.event == "content":
+                content += 1
+                if stop_after_content is not None and content >= stop_after_content:
+                    break
+    return frames
+
+
+def streamed_text(frames: Iterable[Frame]) -> str:
+    return "".join(frame.data["chunk"] for frame in frames if frame.event == "content")
+
+
+def event_types(frames: Iterable[Frame]) -> list[str]:
+    return [frame.event for frame in frames]
+
+
+async def create_child(client: httpx.AsyncClient, name: str = "Mia", age: int = 6) -> int:
+    response = await client.post("/api/v1/children", json={"name": name, "age": age})
+    assert response.status_code == 201, response.text
+    child_id: int = response.json()["id"]
+    return child_id
+
+
+async def wait_for_run(
+    client: httpx.AsyncClient, run_id: str, statuses: set[str], timeout: float = 30.0
+) -> dict[str, Any]:
+    """Poll the run's status until it reaches one of `statuses` (bounded, for background runs)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body: dict[str, Any] = (await client.get(f"/api/v1/runs/{run_id}")).json()
+        if body["status"] in statuses:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run {run_id} stayed {body['status']!r}")
+        await asyncio.sleep(0.05)
+
+
+class LiveServer:
+    """The app served by uvicorn on 127.0.0.1 and a random port, in a background thread."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port: int = self._socket.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+        self._socket.close()
+
+
+def ollama_chat_lines(text_chunks: Iterable[str], *, model: str = "llama3.2:3b") -> list[dict[str, Any]]:
+    """The NDJSON objects Ollama's streaming `/api/chat` sends: one per token, then `done`."""
+    lines: list[dict[str, Any]] = [
+        {
+            "model": model,
+            "created_at": "2026-11-22T10:00:00.000000Z",
+            "message": {"role": "assistant", "content": chunk},
+            "done": False,
+        }
+        for chunk in text_chunks
+    ]
+    lines.append(
+        {
+            "model": model,
+            "created_at": "2026-11-22T10:00:01.000000Z",
+            "message": {"role": "assistant", "content": ""},
+            "done_reason": "stop",
+            "done": True,
+            "total_duration": 1_234_000_000,
+            "load_duration": 12_000_000,
+            "prompt_eval_count": 321,
+            "prompt_eval_duration": 100_000_000,
+            "eval_count": len(lines),
+            "eval_duration": 1_000_000_000,
+        }
+    )
+    return lines
+
+
+def ndjson(lines: Iterable[dict[str, Any]]) -> bytes:
+    return b"".join(json.dumps(line).encode() + b"\n" for line in lines)

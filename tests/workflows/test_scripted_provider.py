@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import HumanMessage
+
+from workflows.providers.scripted import ScriptedChatModel, ScriptedModelError, compose_story, tokenize
+
+
+async def test_streams_given_text_token_by_token_with_usage() -> None:
+    model = ScriptedChatModel(text="One two three.")
+    chunks = [chunk async for chunk in model.astream([HumanMessage("go")])]
+    assert [chunk.text for chunk in chunks if chunk.text] == ["One", " two", " three."]
+    final = chunks[0]
+    for chunk in chunks[1:]:
+        final = final + chunk
+    assert final.usage_metadata is not None
+    assert final.usage_metadata["output_tokens"] == 3
+
+
+async def test_fails_at_the_requested_token() -> None:
+    model = ScriptedChatModel(text="a b c d e", fail_at_token=3)
+    seen = []
+    with pytest.raises(ScriptedModelError, match="token 3"):
+        async for chunk in model.astream([HumanMessage("go")]):
+            seen.append(chunk.text)
+    assert seen == ["a", " b"]
+
+
+def test_composed_story_follows_the_prompt_name_theme_and_length() -> None:
+    story = compose_story('Child named "Zoe". Theme: "Under the Sea": ... Length: about 200 words.')
+    assert "Zoe" in story and "Under the Sea" in story
+    assert story.rstrip().endswith("CHOICE 3: Build a little boat")
+    assert 200 <= len(story.split("QUESTION:")[0].split()) <= 230
+
+
+def test_tokenize_keeps_every_character() -> None:
+    text = " Hello,  world!\n\nBye."
+    assert "".join(tokenize(text)) == text
