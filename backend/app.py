@@ -22,6 +22,7 @@ from backend.services import Services
 from backend.settings import Settings, load_settings
 from workflows.context import StoryContext
 from workflows.graph import graph
+from workflows.metrics import warm_up
 from workflows.providers import ProviderConfig, build_chat_model
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, chat_model: BaseChatModel | 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
             await asyncio.to_thread(upgrade_database, settings.database_url)
+        await asyncio.to_thread(warm_up)
         engine = create_engine(settings.database_url)
         sessions = create_session_factory(engine)
         event_log = InMemoryEventLog(settings.event_log_retention_seconds)

@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -25,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
@@ -410,6 +412,9 @@ def build_report(
             "server_cpu_us_per_token": ratio(
                 service.server_cpu_us_per_token, floor.server_cpu_us_per_token
             ),
+            "server_cpu_ms_per_story": ratio(
+                service.server_cpu_ms_per_story, floor.server_cpu_ms_per_story
+            ),
             "first_event_ms_median": ratio(
                 service.first_event_ms_median, floor.first_event_ms_median
             ),
@@ -569,6 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--floor-port",
         type=non_negative_int,
         default=0,
+        metavar="PORT",
         help="port of the floor app; 0 picks a free one",
     )
     parser.add_argument(
@@ -602,14 +608,23 @@ def parse_config(argv: Sequence[str] | None = None) -> BenchConfig:
     )
 
 
+def interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so the server subprocesses are stopped too."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table, write the JSON; exit status 1 if it cannot finish."""
     config = parse_config(argv)
+    signal.signal(signal.SIGTERM, interrupt_on_sigterm)
     try:
         report = run(config)
     except BenchError as exc:
         print(f"storystream-bench: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("storystream-bench: interrupted; the servers were stopped", file=sys.stderr)
+        return 130
     print(format_table(report))
     write_report(report, config.output)
     for target in ("service", "floor"):

@@ -78,3 +78,9 @@ def measure_story(text: str, age: int) -> StoryMetrics:
 def target_word_count(age: int) -> int:
     """How long a chapter should be for a reader of this age (about five minutes of reading)."""
     return max(120, min(600, reading_speed_wpm(age) * 4))
+
+
+def warm_up() -> None:
+    """Load the pronouncing dictionary and word lists now (about half a second), so the first
+    chapter's metrics do not stall the event loop. Blocking: call from a worker thread."""
+    measure_story("A warm-up sentence about a friendly owl.", age=6)
