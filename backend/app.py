@@ -50,7 +50,9 @@ def provider_config(settings: Settings) -> ProviderConfig:
     )
 
 
-def create_app(settings: Settings | None = None, *, chat_model: BaseChatModel | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, chat_model: BaseChatModel | None = None
+) -> FastAPI:
     """The service for `settings`; `chat_model` overrides the configured provider (tests)."""
     settings = settings or load_settings()
     config = provider_config(settings)

@@ -32,7 +32,9 @@ def ping() -> ServerSentEvent:
     return ServerSentEvent(comment="ping")
 
 
-async def run_frames(log: RunEventLog, run_id: str, after_seq: int) -> AsyncIterator[ServerSentEvent]:
+async def run_frames(
+    log: RunEventLog, run_id: str, after_seq: int
+) -> AsyncIterator[ServerSentEvent]:
     # A disconnecting client cancels only this generator: the run keeps going.
     async for event in log.follow(run_id, after_seq):
         yield frame(event)

@@ -23,7 +23,7 @@ from backend.settings import Settings
 
 STORY_BODY = (
     "Mia found a tiny silver key under the garden gate. She turned it over in her hand and smiled. "
-    "\"Where do you open?\" she asked the key.\n\nA friendly robin hopped closer and sang three "
+    '"Where do you open?" she asked the key.\n\nA friendly robin hopped closer and sang three '
     "happy notes. Mia followed the robin past the apple tree."
 )
 CHOICES_BLOCK = (
@@ -51,7 +51,9 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan running, driven in-process through ASGITransport."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://storystream.test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://storystream.test"
+        ) as client:
             yield client
 
 
@@ -73,7 +75,9 @@ async def collect(
     """Read SSE frames until the stream ends, or until `stop_after_content` content frames."""
     frames: list[Frame] = []
     content = 0
-    async with aconnect_sse(client, "GET", url, headers=dict(headers or {}), params=params) as source:
+    async with aconnect_sse(
+        client, "GET", url, headers=dict(headers or {}), params=params
+    ) as source:
         source.response.raise_for_status()
         async for sse in source.aiter_sse():
             frames.append(Frame(id=int(sse.id), event=sse.event, data=json.loads(sse.data)))
@@ -100,10 +104,10 @@ async def create_child(client: httpx.AsyncClient, name: str = "Mia", age: int = 
 
 
 async def wait_for_run(
-    client: httpx.AsyncClient, run_id: str, statuses: set[str], timeout: float = 30.0
+    client: httpx.AsyncClient, run_id: str, statuses: set[str], patience: float = 30.0
 ) -> dict[str, Any]:
     """Poll the run's status until it reaches one of `statuses` (bounded, for background runs)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + patience
     while True:
         body: dict[str, Any] = (await client.get(f"/api/v1/runs/{run_id}")).json()
         if body["status"] in statuses:
@@ -121,7 +125,9 @@ class LiveServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.port: int = self._socket.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
@@ -146,7 +152,9 @@ class LiveServer:
         self._socket.close()
 
 
-def ollama_chat_lines(text_chunks: Iterable[str], *, model: str = "llama3.2:3b") -> list[dict[str, Any]]:
+def ollama_chat_lines(
+    text_chunks: Iterable[str], *, model: str = "llama3.2:3b"
+) -> list[dict[str, Any]]:
     """The NDJSON objects Ollama's streaming `/api/chat` sends: one per token, then `done`."""
     lines: list[dict[str, Any]] = [
         {

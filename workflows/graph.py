@@ -1,4 +1,4 @@
-"""The story workflow: generate -> safety_check -> metrics. This is the only place nodes are wired."""
+"""The story workflow, generate -> safety_check -> metrics: the only place nodes are wired."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ StoryGraph = CompiledStateGraph[StoryState, StoryContext, StoryState, StoryState
 
 def route_after_safety(state: StoryState) -> Literal["metrics", "__end__"]:
     """A rejected chapter is not measured; the run reports the rejection instead."""
-    return "metrics" if state["safety"]["approved"] else END
+    return "metrics" if state["safety"]["approved"] else "__end__"
 
 
 def build_graph() -> StoryGraph:

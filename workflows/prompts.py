@@ -1,4 +1,4 @@
-"""The one loader for prompt templates in `prompts/`; rendering refuses missing or unknown fields."""
+"""The one loader for the templates in `prompts/`; rendering refuses missing or unknown fields."""
 
 from __future__ import annotations
 

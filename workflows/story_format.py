@@ -143,7 +143,7 @@ class ParsedStory:
 
 
 def parse_story_output(text: str) -> ParsedStory:
-    """Split a whole model answer into the body (exactly as streamed) and its question and choices."""
+    """Split a whole model answer into the body (exactly as streamed), question and choices."""
     splitter = StoryBodySplitter()
     body = "".join(splitter.feed(text)) + "".join(splitter.finish())
     question, choices = _parse_tail(splitter.tail)

@@ -25,7 +25,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {
             "detail": "; ".join(_describe(error) for error in errors),
             "errors": [
-                {"loc": list(error.get("loc", ())), "msg": error.get("msg"), "type": error.get("type")}
+                {
+                    "loc": list(error.get("loc", ())),
+                    "msg": error.get("msg"),
+                    "type": error.get("type"),
+                }
                 for error in errors
             ],
         },

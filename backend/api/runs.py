@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
@@ -18,7 +20,7 @@ from backend.sse import SSE_RESPONSE_DOC, event_stream, run_frames
 router = APIRouter(tags=["runs"])
 
 API_PREFIX = "/api/v1"
-_ERRORS = {404: {"model": ErrorBody}}
+_ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 
 
 def stream_url(run_id: str) -> str:
@@ -70,7 +72,7 @@ async def _run_read(session: AsyncSession, services: Services, run: Run) -> RunR
         theme=run.theme,
         chapter_number=run.chapter_number,
         title=run.title,
-        status=run.status,  # type: ignore[arg-type]
+        status=run.status,
         provider=run.provider,
         model=run.model,
         error_code=run.error_code,

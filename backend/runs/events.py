@@ -1,4 +1,4 @@
-"""The typed events of the wire contract (v1). Each serialises to the JSON an SSE `data:` carries."""
+"""The typed events of the wire contract (v1); each serialises to the JSON of an SSE `data:`."""
 
 from __future__ import annotations
 

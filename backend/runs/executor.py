@@ -125,7 +125,9 @@ async def _stream_workflow(spec: RunSpec, env: RunEnvironment, progress: _Progre
     return mapper.final_state
 
 
-def _next_deadline(env: RunEnvironment, mapper: EventMapper, progress: _Progress) -> tuple[float, str]:
+def _next_deadline(
+    env: RunEnvironment, mapper: EventMapper, progress: _Progress
+) -> tuple[float, str]:
     limits = env.timeouts
     candidates = [
         (
@@ -215,7 +217,10 @@ async def _finish(
         raise PersistFailed(f"the finished chapter could not be stored: {exc}") from exc
     if rejected:
         raise SafetyRejected("the chapter did not pass the safety check and was not shown")
-    await env.event_log.append(spec.run_id, CompleteEvent(story=completed_story(story, timings, Usage(**usage) if usage else None)))
+    await env.event_log.append(
+        spec.run_id,
+        CompleteEvent(story=completed_story(story, timings, Usage(**usage) if usage else None)),
+    )
 
 
 def completed_story(story: Story, timings: Timings, usage: Usage | None) -> CompletedStory:

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import httpx
 import ollama
 
-from workflows.providers.scripted import ScriptedModelError
-
 from backend.runs.events import ErrorCode, ErrorEvent
+from workflows.providers.scripted import ScriptedModelError
 
 logger = logging.getLogger(__name__)
 

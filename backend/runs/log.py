@@ -62,7 +62,7 @@ class _RunLog:
 
 
 class InMemoryEventLog:
-    """Holds each run's events in this process; a closed log is dropped after `retention_seconds`."""
+    """Each run's events in this process; a closed log is dropped after `retention_seconds`."""
 
     def __init__(self, retention_seconds: float) -> None:
         self._retention_seconds = retention_seconds

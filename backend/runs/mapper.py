@@ -101,7 +101,9 @@ class EventMapper:
             return []
         self.tokens_seen += 1
         self.phase = "generating"
-        return [ContentEvent(chunk=piece, attempt=self.attempt) for piece in self._splitter.feed(text)]
+        return [
+            ContentEvent(chunk=piece, attempt=self.attempt) for piece in self._splitter.feed(text)
+        ]
 
     def _node_completed(self, node: NodeName, output: Any) -> list[WireEvent]:
         events: list[WireEvent] = []

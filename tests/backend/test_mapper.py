@@ -17,7 +17,7 @@ RECORDINGS = Path(__file__).parents[1] / "data" / "stream_events"
 
 
 def _load(name: str) -> list[dict[str, Any]]:
-    events = json.loads((RECORDINGS / f"{name}.json").read_text())
+    events: list[dict[str, Any]] = json.loads((RECORDINGS / f"{name}.json").read_text())
     for event in events:
         chunk = event.get("data", {}).get("chunk")
         if event.get("event") == "on_chat_model_stream" and chunk is not None:
@@ -136,5 +136,11 @@ def test_safety_and_metadata_carry_the_node_outputs() -> None:
 
 def test_events_outside_the_graph_nodes_are_ignored() -> None:
     mapper = EventMapper("run-1")
-    stray = {"event": "on_chain_start", "name": "other", "parent_ids": ["x"], "metadata": {}, "data": {}}
+    stray = {
+        "event": "on_chain_start",
+        "name": "other",
+        "parent_ids": ["x"],
+        "metadata": {},
+        "data": {},
+    }
     assert mapper.map(stray) == []  # type: ignore[arg-type]

@@ -13,7 +13,9 @@ def test_migrations_create_every_table_and_downgrade_cleanly(tmp_path: Path) -> 
     url = f"sqlite+aiosqlite:///{path}"
     upgrade_database(url)
     engine = create_engine(f"sqlite:///{path}")
-    assert {"children", "runs", "stories", "alembic_version"} <= set(inspect(engine).get_table_names())
+    assert {"children", "runs", "stories", "alembic_version"} <= set(
+        inspect(engine).get_table_names()
+    )
     command.downgrade(alembic_config(url), "base")
     assert set(inspect(engine).get_table_names()) == {"alembic_version"}
     engine.dispose()

@@ -67,7 +67,9 @@ async def _stream_story(client: httpx.AsyncClient, **params: object) -> list:  #
 async def test_story_streams_from_ollama_and_is_stored(
     client: httpx.AsyncClient, ollama: respx.MockRouter
 ) -> None:
-    chat = ollama.post("/api/chat").respond(200, content=ndjson(ollama_chat_lines(tokenize(STORY_TEXT))))
+    chat = ollama.post("/api/chat").respond(
+        200, content=ndjson(ollama_chat_lines(tokenize(STORY_TEXT)))
+    )
     frames = await _stream_story(client, title="The Silver Key")
 
     types = event_types(frames)
@@ -78,10 +80,18 @@ async def test_story_streams_from_ollama_and_is_stored(
 
     story = frames[-1].data["story"]
     assert story["content"] == STORY_BODY
-    assert story["choices"] == ["Open the little blue door", "Ask the robin for help", "Show the key to Grandma"]
+    assert story["choices"] == [
+        "Open the little blue door",
+        "Ask the robin for help",
+        "Show the key to Grandma",
+    ]
     assert story["choice_question"] == "What should Mia do next?"
     tokens = len(tokenize(STORY_TEXT))  # Ollama's eval_count in the final line
-    assert story["usage"] == {"input_tokens": 321, "output_tokens": tokens, "total_tokens": 321 + tokens}
+    assert story["usage"] == {
+        "input_tokens": 321,
+        "output_tokens": tokens,
+        "total_tokens": 321 + tokens,
+    }
     stored = (await client.get(f"/api/v1/stories/{story['id']}")).json()
     assert stored["content"] == STORY_BODY
     assert stored["title"] == "The Silver Key"
@@ -93,15 +103,23 @@ async def test_story_streams_from_ollama_and_is_stored(
     assert '"Mia"' in sent["messages"][1]["content"]
 
     run = await wait_for_run(client, story["run_id"], {"completed"})
-    assert (run["input_tokens"], run["output_tokens"], run["story_id"]) == (321, tokens, story["id"])
-    assert run["provider"] == "ollama" and run["model"] == "llama3.2:3b"
+    assert (run["input_tokens"], run["output_tokens"], run["story_id"]) == (
+        321,
+        tokens,
+        story["id"],
+    )
+    assert (run["provider"], run["model"]) == ("ollama", "llama3.2:3b")
 
 
 @pytest.mark.parametrize(
     ("mock", "code", "retryable"),
     [
         (httpx.ConnectError("connection refused"), "LLM_UNAVAILABLE", True),
-        (httpx.Response(404, json={"error": "model 'llama3.2:3b' not found"}), "LLM_UNAVAILABLE", False),
+        (
+            httpx.Response(404, json={"error": "model 'llama3.2:3b' not found"}),
+            "LLM_UNAVAILABLE",
+            False,
+        ),
         (httpx.Response(500, json={"error": "out of memory"}), "LLM_ERROR", True),
         (
             httpx.Response(
@@ -112,7 +130,13 @@ async def test_story_streams_from_ollama_and_is_stored(
             "LLM_ERROR",
             True,
         ),
-        (httpx.Response(200, content=b'{"message": {"content": "Once"}, "done": false}\n{not json\n'), "LLM_ERROR", True),
+        (
+            httpx.Response(
+                200, content=b'{"message": {"content": "Once"}, "done": false}\n{not json\n'
+            ),
+            "LLM_ERROR",
+            True,
+        ),
     ],
     ids=["refused", "model-missing", "server-error", "error-mid-stream", "malformed-ndjson"],
 )
@@ -164,7 +188,9 @@ async def test_stalled_backend_is_caught_by_the_idle_timeout(
 async def test_next_chapter_prompt_carries_a_summary_of_the_previous_one(
     client: httpx.AsyncClient, ollama: respx.MockRouter
 ) -> None:
-    chat = ollama.post("/api/chat").respond(200, content=ndjson(ollama_chat_lines(tokenize(STORY_TEXT))))
+    chat = ollama.post("/api/chat").respond(
+        200, content=ndjson(ollama_chat_lines(tokenize(STORY_TEXT)))
+    )
     first = await _stream_story(client)
     child_id = first[-1].data["story"]["child_id"]
     second = await collect(
@@ -176,10 +202,14 @@ async def test_next_chapter_prompt_carries_a_summary_of_the_previous_one(
     assert (story["chapter_number"], story["title"]) == (2, "Mia's Space Adventure")
     prompt = json.loads(chat.calls.last.request.content)["messages"][1]["content"]
     assert "Write chapter 2" in prompt
-    assert "What happened in chapter 1: Mia found a tiny silver key under the garden gate." in prompt
+    assert (
+        "What happened in chapter 1: Mia found a tiny silver key under the garden gate." in prompt
+    )
 
 
-async def test_readyz_reports_the_llm_backend(client: httpx.AsyncClient, ollama: respx.MockRouter) -> None:
+async def test_readyz_reports_the_llm_backend(
+    client: httpx.AsyncClient, ollama: respx.MockRouter
+) -> None:
     tags = ollama.get("/api/tags")
     tags.respond(200, json={"models": [{"name": "llama3.2:3b"}]})
     ready = await client.get("/readyz")

@@ -6,7 +6,7 @@ from backend.settings import Settings, SettingsError, load_settings
 
 
 def test_defaults_use_a_sqlite_file_under_var_and_ollama() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings()
     assert settings.database_url == "sqlite+aiosqlite:///var/storystream.db"
     assert settings.llm_provider == "ollama"
     assert settings.ollama_base_url == "http://127.0.0.1:11434"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
 import httpx
 import pytest
@@ -40,7 +41,11 @@ CONTRACT_ORDER = [
 def _shape(frames: list[Frame]) -> list[tuple[str, str | None, str | None]]:
     shape: list[tuple[str, str | None, str | None]] = []
     for frame in frames:
-        step = (frame.event, frame.data.get("node"), frame.data.get("status") if frame.event == "node" else None)
+        step = (
+            frame.event,
+            frame.data.get("node"),
+            frame.data.get("status") if frame.event == "node" else None,
+        )
         if not shape or shape[-1] != step or frame.event != "content":
             shape.append(step)
     return shape
@@ -63,7 +68,9 @@ async def test_successful_run_streams_contract_events_in_order_and_stores_what_w
     async with serve(scripted_text=STORY_TEXT) as client:
         child_id = await create_child(client)
         async with client.stream(
-            "GET", "/api/v1/stories/generate/stream", params={"child_id": child_id, "theme": "space"}
+            "GET",
+            "/api/v1/stories/generate/stream",
+            params={"child_id": child_id, "theme": "space"},
         ) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             assert response.headers["cache-control"] == "no-cache"
@@ -76,13 +83,24 @@ async def test_successful_run_streams_contract_events_in_order_and_stores_what_w
         assert all(frame.data["type"] == frame.event for frame in frames)
         assert frames[0].data["run_id"] == run_id
         assert [frame.data["progress"] for frame in frames if frame.event == "node"] == [
-            0, 5, 70, 75, 85, 90, 95, 100
+            0,
+            5,
+            70,
+            75,
+            85,
+            90,
+            95,
+            100,
         ]
         assert streamed_text(frames) == STORY_BODY
         assert "QUESTION" not in streamed_text(frames)
 
         story = frames[-1].data["story"]
-        assert story["choices"] == ["Open the little blue door", "Ask the robin for help", "Show the key to Grandma"]
+        assert story["choices"] == [
+            "Open the little blue door",
+            "Ask the robin for help",
+            "Show the key to Grandma",
+        ]
         stored = (await client.get(f"/api/v1/stories/{story['id']}")).json()
         assert stored["content"] == streamed_text(frames)
         run = await wait_for_run(client, run_id, {"completed"})
@@ -97,7 +115,11 @@ async def test_resume_after_disconnect_continues_without_gaps(serve: Serve, via:
         run_id = await _start_run(client)
         first = await collect(client, f"/api/v1/runs/{run_id}/stream", stop_after_content=5)
         last_id = str(first[-1].id)
-        resume = {"headers": {"Last-Event-ID": last_id}} if via == "header" else {"params": {"last_event_id": last_id}}
+        resume = (
+            {"headers": {"Last-Event-ID": last_id}}
+            if via == "header"
+            else {"params": {"last_event_id": last_id}}
+        )
         rest = await collect(client, f"/api/v1/runs/{run_id}/stream", **resume)  # type: ignore[arg-type]
         everything = await collect(client, f"/api/v1/runs/{run_id}/stream")
 
@@ -160,7 +182,11 @@ async def test_disconnecting_client_does_not_stop_the_run(serve: Serve) -> None:
 
 
 async def test_keep_alive_pings_are_sse_comments(serve: Serve) -> None:
-    async with serve(scripted_text="One two three." + CHOICES_BLOCK, scripted_tokens_per_second=20, ping_seconds=0.1) as client:
+    async with serve(
+        scripted_text="One two three." + CHOICES_BLOCK,
+        scripted_tokens_per_second=20,
+        ping_seconds=0.1,
+    ) as client:
         run_id = await _start_run(client)
         async with client.stream("GET", f"/api/v1/runs/{run_id}/stream") as response:
             raw = "".join([chunk async for chunk in response.aiter_text()])
@@ -175,7 +201,7 @@ def _closed_port() -> int:
     return port
 
 
-ERROR_CASES = {
+ERROR_CASES: dict[str, tuple[dict[str, Any], bool, str]] = {
     "LLM_UNAVAILABLE": (
         {"llm_provider": "ollama", "ollama_base_url": f"http://127.0.0.1:{_closed_port()}"},
         True,
@@ -229,7 +255,9 @@ async def test_cancel_ends_the_stream_with_cancelled_and_stores_nothing(serve: S
         response = await client.post(f"/api/v1/runs/{run_id}/cancel")
         assert response.status_code == 202
         assert response.json() == {"run_id": run_id, "status": "cancelling"}
-        rest = await collect(client, f"/api/v1/runs/{run_id}/stream", headers={"Last-Event-ID": str(seen[-1].id)})
+        rest = await collect(
+            client, f"/api/v1/runs/{run_id}/stream", headers={"Last-Event-ID": str(seen[-1].id)}
+        )
         assert rest[-1].data == {
             "type": "error",
             "message": "the run was cancelled",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import string
+from typing import cast
 
 import pytest
 
@@ -23,7 +24,7 @@ def _request(**overrides: object) -> StoryRequest:
         "chosen_choice": None,
     }
     values.update(overrides)
-    return StoryRequest(**values)  # type: ignore[typeddict-item]
+    return cast(StoryRequest, values)
 
 
 REQUESTS = {
@@ -37,7 +38,9 @@ REQUESTS = {
 
 def _rendered_templates(request: StoryRequest) -> str:
     theme = load_theme_catalogue()[request["theme_id"]]
-    return "\n".join(message.text for message in build_story_messages(load_prompt_library(), theme, request))
+    return "\n".join(
+        message.text for message in build_story_messages(load_prompt_library(), theme, request)
+    )
 
 
 def test_every_template_is_used_by_some_request() -> None:

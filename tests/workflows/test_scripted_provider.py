@@ -3,7 +3,12 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import HumanMessage
 
-from workflows.providers.scripted import ScriptedChatModel, ScriptedModelError, compose_story, tokenize
+from workflows.providers.scripted import (
+    ScriptedChatModel,
+    ScriptedModelError,
+    compose_story,
+    tokenize,
+)
 
 
 async def test_streams_given_text_token_by_token_with_usage() -> None:
@@ -19,16 +24,21 @@ async def test_streams_given_text_token_by_token_with_usage() -> None:
 
 async def test_fails_at_the_requested_token() -> None:
     model = ScriptedChatModel(text="a b c d e", fail_at_token=3)
-    seen = []
-    with pytest.raises(ScriptedModelError, match="token 3"):
+    seen: list[str] = []
+
+    async def consume() -> None:
         async for chunk in model.astream([HumanMessage("go")]):
             seen.append(chunk.text)
+
+    with pytest.raises(ScriptedModelError, match="token 3"):
+        await consume()
     assert seen == ["a", " b"]
 
 
 def test_composed_story_follows_the_prompt_name_theme_and_length() -> None:
     story = compose_story('Child named "Zoe". Theme: "Under the Sea": ... Length: about 200 words.')
-    assert "Zoe" in story and "Under the Sea" in story
+    assert "Zoe" in story
+    assert "Under the Sea" in story
     assert story.rstrip().endswith("CHOICE 3: Build a little boat")
     assert 200 <= len(story.split("QUESTION:")[0].split()) <= 230
 

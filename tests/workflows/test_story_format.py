@@ -61,7 +61,9 @@ def test_numbered_choices_without_choice_prefix_are_understood() -> None:
 
 
 def test_more_than_three_choices_are_cut_to_three() -> None:
-    parsed = parse_story_output("S.\nQUESTION: Q?\nCHOICE 1: a\nCHOICE 2: b\nCHOICE 3: c\nCHOICE 4: d")
+    parsed = parse_story_output(
+        "S.\nQUESTION: Q?\nCHOICE 1: a\nCHOICE 2: b\nCHOICE 3: c\nCHOICE 4: d"
+    )
     assert parsed.choices == ("a", "b", "c")
 
 

@@ -43,7 +43,7 @@ def tokenize(text: str) -> list[str]:
 
 
 def compose_story(prompt: str) -> str:
-    """A deterministic story in the format the prompts ask for, sized by the prompt's word target."""
+    """A deterministic story in the format the prompts ask for, as long as the prompt asks."""
     name_match = _NAME.search(prompt)
     theme_match = _THEME.search(prompt)
     words_match = _WORDS.search(prompt)
@@ -87,7 +87,9 @@ class ScriptedChatModel(BaseChatModel):
         return "storystream-scripted"
 
     def _tokens_for(self, messages: list[BaseMessage]) -> list[str]:
-        return tokenize(self.text if self.text is not None else compose_story(_last_prompt_text(messages)))
+        return tokenize(
+            self.text if self.text is not None else compose_story(_last_prompt_text(messages))
+        )
 
     def _usage(self, messages: list[BaseMessage], tokens: list[str]) -> UsageMetadata:
         prompt_tokens = len(tokenize(_last_prompt_text(messages)))

@@ -1,4 +1,4 @@
-"""Child-safety checks of story text; the `safety_check` node and, later, the sentence gate use them."""
+"""Child-safety checks of story text, used by the `safety_check` node."""
 
 from workflows.safety.rules import RuleCheck, load_rule_check
 

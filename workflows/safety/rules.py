@@ -1,4 +1,4 @@
-"""Word-list and pattern rules: fast, offline, and explainable (each hit names its category and span).
+"""Word-list and pattern rules: fast, offline and explainable (a hit names its category and span).
 
 Word lists live in `wordlists/<category>.txt`, one term per line, with a `# severity: <level>`
 header. Terms match whole words, case-insensitively.
@@ -92,7 +92,9 @@ class RuleCheck:
         issues = self.find_issues(text)
         score = max(0.0, 1.0 - sum(SEVERITY_PENALTY[issue["severity"]] for issue in issues))
         # Low-severity hits lower the score; anything stronger keeps the chapter from a child.
-        approved = score >= APPROVAL_THRESHOLD and all(issue["severity"] == "low" for issue in issues)
+        approved = score >= APPROVAL_THRESHOLD and all(
+            issue["severity"] == "low" for issue in issues
+        )
         return SafetyReport(approved=approved, score=round(score, 3), issues=issues)
 
 
