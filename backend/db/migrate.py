@@ -23,3 +23,19 @@ def upgrade_database(database_url: str, revision: str = "head") -> None:
     """Blocking: call from a worker thread (the migration environment runs its own event loop)."""
     ensure_sqlite_folder(database_url)
     command.upgrade(alembic_config(database_url), revision)
+
+
+def main() -> None:
+    """`python -m backend.db.migrate`: bring the configured database up to date."""
+    from backend.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise SystemExit(f"StoryStream cannot migrate: {exc}") from None
+    upgrade_database(settings.database_url)
+    print(f"database is up to date: {settings.database_url}")
+
+
+if __name__ == "__main__":
+    main()
