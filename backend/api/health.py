@@ -31,6 +31,7 @@ class Readiness(BaseModel):
     llm: Check
     provider: str
     model: str
+    provider_chosen_because: str
 
 
 @router.get("/healthz", response_model=Health)
@@ -61,6 +62,7 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         llm=llm,
         provider=provider.provider,
         model=provider.model,
+        provider_chosen_because=services.provider.chosen_because,
     )
     return JSONResponse(
         body.model_dump(mode="json"),

@@ -79,13 +79,16 @@ class RunEnvironment:
 @dataclass
 class _Progress:
     started: float
+    # When the wait for the first token began: the run's start, or the end of its queueing.
+    waiting_since: float
     first_token_at: float | None = None
     last_token_at: float | None = None
     streamed: list[str] = field(default_factory=list)
 
 
 async def execute_run(spec: RunSpec, env: RunEnvironment, control: RunControl) -> None:
-    progress = _Progress(started=env.clock())
+    now = env.clock()
+    progress = _Progress(started=now, waiting_since=now)
     try:
         await _set_run(env, spec.run_id, status="running", started_at=utcnow())
         final_state = await _stream_workflow(spec, env, progress)
@@ -115,11 +118,13 @@ async def _stream_workflow(spec: RunSpec, env: RunEnvironment, progress: _Progre
                 break
             except TimeoutError:
                 raise RunTimeout(reason) from None
-            tokens_before = mapper.tokens_seen
+            tokens_before, phase_before = mapper.tokens_seen, mapper.phase
             for wire_event in mapper.map(event):
                 await _publish(env, spec.run_id, wire_event, progress)
             if mapper.tokens_seen != tokens_before:
                 progress.last_token_at = env.clock()
+            if phase_before == "queued" and mapper.phase != "queued":
+                progress.waiting_since = env.clock()
     if mapper.final_state is None:
         raise RunFailure("the story workflow ended without a result")
     return mapper.final_state
@@ -138,7 +143,7 @@ def _next_deadline(
     if mapper.phase == "waiting_for_first_token":
         candidates.append(
             (
-                progress.started + limits.first_token_seconds,
+                progress.waiting_since + limits.first_token_seconds,
                 f"the story model sent no first word within {limits.first_token_seconds:g} s",
             )
         )

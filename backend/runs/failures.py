@@ -18,6 +18,7 @@ import httpx
 import ollama
 
 from backend.runs.events import ErrorCode, ErrorEvent
+from workflows.providers.local import LocalModelUnavailable
 from workflows.providers.scripted import ScriptedModelError
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ def classify_backend_error(exc: BaseException) -> Classified:
         return Classified(
             "LLM_UNAVAILABLE", True, "the story model is not reachable right now; try again soon"
         )
+    if isinstance(exc, LocalModelUnavailable):
+        return Classified("LLM_UNAVAILABLE", False, f"the embedded story model cannot run: {exc}")
     if isinstance(exc, ollama.ResponseError) and exc.status_code == 404:
         return Classified(
             "LLM_UNAVAILABLE", False, f"the story model is not installed on the backend: {exc}"

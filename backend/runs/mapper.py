@@ -4,6 +4,7 @@ Pure: no I/O, no clock. One `EventMapper` per run; feed it every event in order.
 
     on_chain_start  (graph)          -> node workflow started (with run_id)
     on_chain_start  (node)           -> node <name> started
+    on_custom_event (queued)         -> node generate queued, with the place in the queue
     on_chat_model_stream (generate)  -> content, one per token, story body only
     on_chain_end    (generate)       -> held body text released, node generate completed
     on_chain_end    (safety_check)   -> safety, node safety_check completed
@@ -28,12 +29,14 @@ from backend.runs.events import (
     WireEvent,
 )
 from workflows.graph import GRAPH_NAME, NODE_NAMES
+from workflows.providers.local import DEQUEUED_EVENT, QUEUED_EVENT
 from workflows.state import StoryState
 from workflows.story_format import StoryBodySplitter
 
 # Progress (0-100) reported at each node boundary.
 PROGRESS: Mapping[tuple[str, str], int] = {
     ("workflow", "started"): 0,
+    ("generate", "queued"): 2,
     ("generate", "started"): 5,
     ("generate", "completed"): 70,
     ("safety_check", "started"): 75,
@@ -43,7 +46,7 @@ PROGRESS: Mapping[tuple[str, str], int] = {
     ("workflow", "completed"): 100,
 }
 
-Phase = Literal["waiting_for_first_token", "generating", "checking", "finished"]
+Phase = Literal["queued", "waiting_for_first_token", "generating", "checking", "finished"]
 
 
 class EventMapper:
@@ -65,6 +68,8 @@ class EventMapper:
             return []
         if kind == "on_chat_model_stream" and node == "generate":
             return self._token(event)
+        if kind == "on_custom_event":
+            return self._custom(name, event["data"])
         if name != node:
             # Runnables inside a node (the chat model, a router) have their own start/end.
             return []
@@ -93,6 +98,14 @@ class EventMapper:
         else:
             self.phase = "checking"
         return [_node(node, "started")]
+
+    def _custom(self, name: str, data: Any) -> list[WireEvent]:
+        if name == QUEUED_EVENT:
+            self.phase = "queued"
+            return [_node("generate", "queued", position=data["position"])]
+        if name == DEQUEUED_EVENT:
+            self.phase = "waiting_for_first_token"
+        return []
 
     def _token(self, event: StreamEvent) -> list[WireEvent]:
         chunk = event["data"].get("chunk")
@@ -135,5 +148,7 @@ def _node_of(event: StreamEvent) -> NodeName | None:
     return None
 
 
-def _node(node: NodeName, status: Literal["started", "completed"], **extra: Any) -> NodeEvent:
+def _node(
+    node: NodeName, status: Literal["queued", "started", "completed"], **extra: Any
+) -> NodeEvent:
     return NodeEvent(node=node, status=status, progress=PROGRESS[(node, status)], **extra)

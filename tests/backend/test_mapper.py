@@ -144,3 +144,22 @@ def test_events_outside_the_graph_nodes_are_ignored() -> None:
         "data": {},
     }
     assert mapper.map(stray) == []  # type: ignore[arg-type]
+
+
+def test_queue_position_becomes_a_queued_node_event_and_pauses_the_first_token_clock() -> None:
+    mapper = EventMapper("run-1")
+    queued = {
+        "event": "on_custom_event",
+        "name": "storystream.queued",
+        "parent_ids": ["a", "b"],
+        "metadata": {"langgraph_node": "generate"},
+        "data": {"position": 2},
+    }
+    events = mapper.map(queued)  # type: ignore[arg-type]
+    assert [event.model_dump(exclude_none=True) for event in events] == [
+        {"type": "node", "node": "generate", "status": "queued", "progress": 2, "position": 2}
+    ]
+    assert str(mapper.phase) == "queued"
+    dequeued = {**queued, "name": "storystream.dequeued", "data": {"position": 0}}
+    assert mapper.map(dequeued) == []  # type: ignore[arg-type]
+    assert mapper.phase == "waiting_for_first_token"

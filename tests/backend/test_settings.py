@@ -5,10 +5,10 @@ import pytest
 from backend.settings import Settings, SettingsError, load_settings
 
 
-def test_defaults_use_a_sqlite_file_under_var_and_ollama() -> None:
+def test_defaults_use_a_sqlite_file_under_var_and_pick_the_model_automatically() -> None:
     settings = Settings()
     assert settings.database_url == "sqlite+aiosqlite:///var/storystream.db"
-    assert settings.llm_provider == "ollama"
+    assert settings.llm_provider == "auto"
     assert settings.ollama_base_url == "http://127.0.0.1:11434"
     assert settings.ping_seconds == 15
 
@@ -30,6 +30,8 @@ def test_reads_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("STORYSTREAM_DATABASE_URL", "sqlite:///blocking.db", "STORYSTREAM_DATABASE_URL"),
         ("STORYSTREAM_OLLAMA_BASE_URL", "ftp://ollama", "STORYSTREAM_OLLAMA_BASE_URL"),
         ("STORYSTREAM_LLM_PROVIDER", "openai", "STORYSTREAM_LLM_PROVIDER"),
+        ("STORYSTREAM_LOCAL_MODEL_PATH", "/nowhere/model.gguf", "STORYSTREAM_LOCAL_MODEL_PATH"),
+        ("STORYSTREAM_LOCAL_CAPACITY", "0", "STORYSTREAM_LOCAL_CAPACITY"),
     ],
 )
 def test_unsafe_values_are_refused_naming_the_setting(

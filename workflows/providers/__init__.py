@@ -1,5 +1,19 @@
-"""Chat model providers: Ollama in production, a scripted model for tests and benchmarks."""
+"""Chat model providers: Ollama, the embedded llama.cpp model, and a scripted test double."""
 
-from workflows.providers.factory import ProviderConfig, ProviderStatus, build_chat_model, probe
+from workflows.providers.factory import (
+    BuiltModel,
+    ProviderConfig,
+    ProviderStatus,
+    build_chat_model,
+    probe,
+    resolve_provider,
+)
 
-__all__ = ["ProviderConfig", "ProviderStatus", "build_chat_model", "probe"]
+__all__ = [
+    "BuiltModel",
+    "ProviderConfig",
+    "ProviderStatus",
+    "build_chat_model",
+    "probe",
+    "resolve_provider",
+]

