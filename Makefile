@@ -6,37 +6,59 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+URL := http://$(HOST):$(PORT)
 
-.PHONY: run test check bench clean
+# llama-cpp-python (the embedded story model) is built from source. Its default build uses
+# -march=native, which crashes with SIGILL at the first token on some CPUs (an AMX code path),
+# so it is built once for portable x86-64 features into a wheelhouse named after those flags.
+# pip's own wheel cache is bypassed: it would reuse a native build whatever CMAKE_ARGS say.
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF
+LLAMA_BUILD_ID := $(shell echo '$(LLAMA_CMAKE_ARGS)' | md5sum | cut -c1-8)
+WHEELHOUSE ?= $(HOME)/.cache/storystream/wheels/llama-cpp-python-$(LLAMA_CPP_VERSION)-$(LLAMA_BUILD_ID)
+
+.PHONY: run test check bench llama-cpp clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+llama-cpp: | $(BIN)/python
+	@if ! ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
+	  echo "building llama-cpp-python $(LLAMA_CPP_VERSION) for portable CPUs (about 5 minutes, once)"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --quiet --no-cache-dir --no-deps \
+	    --wheel-dir $(WHEELHOUSE) llama-cpp-python==$(LLAMA_CPP_VERSION); \
+	fi
+	$(BIN)/pip install --quiet --no-cache-dir --find-links $(WHEELHOUSE) \
+	  llama-cpp-python==$(LLAMA_CPP_VERSION)
+
 # Reinstall when the project's dependencies change.
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(MAKE) --no-print-directory llama-cpp
+	$(BIN)/pip install --quiet --no-cache-dir --find-links $(WHEELHOUSE) -e '.[dev,local]'
 	touch $@
 
-run: $(VENV)/.installed-dev
-	$(BIN)/python -m backend.db.migrate
+run: $(VENV)/.installed
+	$(BIN)/storystream db upgrade
 	@echo ""
-	@echo "StoryStream is starting on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/docs)"
-	@echo "Stream a first story:"
-	@echo "  curl -s -X POST http://$(HOST):$(PORT)/api/v1/children -H 'content-type: application/json' -d '{\"name\":\"Mia\",\"age\":6}'"
-	@echo "  curl -N 'http://$(HOST):$(PORT)/api/v1/stories/generate/stream?child_id=1&theme=space'"
+	@echo "StoryStream is starting on $(URL)  (API docs: $(URL)/docs)"
+	@echo "Stream a first story, with curl:"
+	@echo "  curl -s -X POST $(URL)/api/v1/children -H 'content-type: application/json' -d '{\"name\":\"Mia\",\"age\":6}'"
+	@echo "  curl -N '$(URL)/api/v1/stories/generate/stream?child_id=1&theme=space'"
+	@echo "or with the CLI:"
+	@echo "  $(BIN)/storystream generate --theme space --age 6 --name Mia --server $(URL)"
 	@echo ""
-	$(BIN)/uvicorn backend.main:app --host $(HOST) --port $(PORT)
+	$(BIN)/storystream serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed
 	$(BIN)/pytest
 
-check: $(VENV)/.installed-dev
+check: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy backend workflows bench tests
 
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed
 	$(BIN)/python -m bench.stream_bench
 
 clean:

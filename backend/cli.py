@@ -1,0 +1,191 @@
+"""The `storystream` command line: serve the API, stream a story to the terminal, migrate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import httpx
+import typer
+from httpx_sse import aconnect_sse
+from rich.console import Console
+from rich.table import Table
+
+from backend.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    name="storystream",
+    help="StoryStream: children's stories written by a LangGraph workflow, streamed over SSE.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class CliFailure(Exception):
+    """A one-line reason to stop with a non-zero exit code."""
+
+
+def fail(reason: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {reason}", markup=True)
+    return typer.Exit(code=1)
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    reload: Annotated[
+        bool, typer.Option(help="Restart when the code changes (development).")
+    ] = False,
+) -> None:
+    """Serve the StoryStream API (settings from STORYSTREAM_* environment variables)."""
+    import uvicorn
+
+    _settings_or_exit()
+    uvicorn.run("backend.main:app", host=host, port=port, reload=reload)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations to STORYSTREAM_DATABASE_URL."""
+    from backend.db.migrate import upgrade_database
+
+    settings = _settings_or_exit()
+    try:
+        upgrade_database(settings.database_url)
+    except Exception as exc:
+        raise fail(f"the database could not be migrated: {exc}") from None
+    out.print(f"database is up to date: {settings.database_url}")
+
+
+@asynccontextmanager
+async def _client(server: str | None) -> AsyncIterator[httpx.AsyncClient]:
+    if server:
+        async with httpx.AsyncClient(
+            base_url=server, timeout=httpx.Timeout(10, read=None)
+        ) as client:
+            yield client
+        return
+    from backend.app import create_app
+
+    service = create_app(_settings_or_exit())
+    async with service.router.lifespan_context(service):
+        transport = httpx.ASGITransport(app=service)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://storystream.local", timeout=None
+        ) as client:
+            yield client
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["detail"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200] or response.reason_phrase
+
+
+async def _stream_story(
+    server: str | None, *, name: str, age: int, theme: str, chapter: int, child_id: int | None
+) -> None:
+    async with _client(server) as client:
+        if child_id is None:
+            created = await client.post("/api/v1/children", json={"name": name, "age": age})
+            if created.status_code != 201:
+                raise CliFailure(f"could not create the child profile: {_detail(created)}")
+            child_id = int(created.json()["id"])
+        params = {"child_id": child_id, "theme": theme, "chapter_number": chapter}
+        async with aconnect_sse(
+            client, "GET", "/api/v1/stories/generate/stream", params=params
+        ) as source:
+            if source.response.status_code != 200:
+                await source.response.aread()
+                raise CliFailure(_detail(source.response))
+            async for sse in source.aiter_sse():
+                _show(sse.event, json.loads(sse.data))
+
+
+def _show(event: str, data: dict[str, Any]) -> None:
+    if event == "node":
+        place = f", place {data['position']} in the queue" if data.get("position") else ""
+        if data["node"] == "generate" and data["status"] == "completed":
+            out.print()  # end the story's last line before the progress line
+        err.print(f"[dim]\\[{data['progress']:>3}%] {data['node']} {data['status']}{place}[/]")
+    elif event == "content":
+        out.print(data["chunk"], end="", markup=False)
+        out.file.flush()
+    elif event == "reset":
+        out.print(f"\n[yellow]-- the draft is being rewritten: {data['reason']} --[/]")
+    elif event == "safety":
+        verdict = "[green]approved[/]" if data["approved"] else "[red]rejected[/]"
+        issues = ", ".join(f"{i['category']} ({i['term']})" for i in data["issues"]) or "none"
+        out.print(f"\nsafety: {verdict}, score {data['score']:.2f}, issues: {issues}")
+    elif event == "metadata":
+        table = Table(title="reading fit", show_header=False)
+        table.add_row("words", str(data["word_count"]))
+        table.add_row("reading time", f"{data['estimated_reading_time']} min")
+        table.add_row("readability grade", str(data["readability_grade"]))
+        table.add_row("vocabulary", data["vocabulary_level"])
+        table.add_row("learning", ", ".join(data["educational_elements"]) or "-")
+        out.print(table)
+    elif event == "complete":
+        story = data["story"]
+        out.print(f"\n[bold]{story['choice_question']}[/]")
+        for number, choice in enumerate(story["choices"], start=1):
+            out.print(f"  {number}. {choice}")
+        out.print(f"\n[dim]stored as story {story['id']} (run {story['run_id']})[/]")
+    elif event == "error":
+        raise CliFailure(f"{data['message']} ({data['error_code']})")
+
+
+@app.command()
+def generate(
+    theme: Annotated[str, typer.Option(help="Theme id, e.g. space, ocean, dinosaurs.")] = "space",
+    age: Annotated[int, typer.Option(help="The child's age (3-12).", min=3, max=12)] = 6,
+    name: Annotated[str, typer.Option(help="The child's name.")] = "Mia",
+    chapter: Annotated[int, typer.Option(help="Chapter number (1 starts a story).", min=1)] = 1,
+    child_id: Annotated[
+        int | None, typer.Option(help="Use an existing child profile instead of creating one.")
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            help="A running StoryStream, e.g. http://127.0.0.1:8000 (default: in-process)."
+        ),
+    ] = None,
+) -> None:
+    """Write a story and stream it to the terminal.
+
+    Shows progress per node, the text as it arrives, then the safety verdict, the reading
+    metrics and the choices for the next chapter. Runs in-process unless --server is given.
+    """
+    try:
+        asyncio.run(
+            _stream_story(
+                server, name=name, age=age, theme=theme, chapter=chapter, child_id=child_id
+            )
+        )
+    except CliFailure as exc:
+        raise fail(str(exc)) from None
+    except httpx.ConnectError:
+        raise fail(f"no StoryStream server answers at {server}") from None
+    except httpx.HTTPError as exc:
+        raise fail(f"the connection to StoryStream broke: {exc}") from None
+
+
+def main() -> None:
+    app()
