@@ -1,0 +1,17 @@
+# The StoryStream API for docker-compose.yml: runs against Ollama, so it installs the core
+# package only (the embedded llama.cpp model is for the zero-setup path without Docker).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY backend ./backend
+COPY workflows ./workflows
+COPY prompts ./prompts
+COPY bench ./bench
+RUN pip install . && useradd --create-home storystream
+USER storystream
+
+EXPOSE 8000
+CMD ["storystream", "serve", "--host", "0.0.0.0", "--port", "8000"]
