@@ -116,7 +116,9 @@ async def _stream_story(
                 await source.response.aread()
                 raise CliFailure(_detail(source.response))
             async for sse in source.aiter_sse():
-                _show(sse.event, json.loads(sse.data))
+                # httpx-sse turns a keep-alive comment into an event without data: skip it.
+                if sse.data:
+                    _show(sse.event, json.loads(sse.data))
 
 
 def _show(event: str, data: dict[str, Any]) -> None:

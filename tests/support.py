@@ -80,6 +80,8 @@ async def collect(
     ) as source:
         source.response.raise_for_status()
         async for sse in source.aiter_sse():
+            if not sse.data:
+                continue  # httpx-sse reports keep-alive comments as data-less events
             frames.append(Frame(id=int(sse.id), event=sse.event, data=json.loads(sse.data)))
             if sse.event == "content":
                 content += 1

@@ -27,13 +27,13 @@ def test_api_environment_names_only_settings_that_exist() -> None:
 
 def test_api_values_pass_settings_validation() -> None:
     environment = _compose()["services"]["api"]["environment"]
-    values = {
+    values: dict[str, Any] = {
         name.removeprefix(ENV_PREFIX).lower(): str(value)
         .replace("${STORYSTREAM_OLLAMA_MODEL:-", "")
         .rstrip("}")
         for name, value in environment.items()
     }
-    settings = Settings(**values)
+    settings = Settings.model_validate(values)
     assert settings.ollama_base_url == "http://ollama:11434"
 
 

@@ -34,6 +34,19 @@ def test_generate_streams_a_story_with_progress_safety_metrics_and_choices(
     assert "stored as story 1" in result.stdout
 
 
+def test_generate_survives_keep_alive_pings_between_tokens(
+    scripted_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYSTREAM_PING_SECONDS", "0.05")
+    monkeypatch.setenv("STORYSTREAM_SCRIPTED_TOKENS_PER_SECOND", "10")
+    monkeypatch.setenv(
+        "STORYSTREAM_SCRIPTED_TEXT", "One two three.\nQUESTION: Next?\nCHOICE 1: A\nCHOICE 2: B"
+    )
+    result = runner.invoke(app, ["generate"])
+    assert result.exit_code == 0, result.output
+    assert "One two three." in result.stdout
+
+
 def test_generate_fails_with_one_line_reason_for_bad_input(scripted_env: Path) -> None:
     result = runner.invoke(app, ["generate", "--theme", "volcanoes"])
     assert result.exit_code == 1
