@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -8,6 +7,7 @@ from sqlalchemy import create_engine, inspect
 from typer.testing import CliRunner
 
 from backend.cli import app
+from tests.support import closed_port
 
 runner = CliRunner()
 
@@ -62,9 +62,7 @@ def test_generate_reports_a_failed_run(scripted_env: Path, monkeypatch: pytest.M
 
 
 def test_generate_against_a_server_that_is_not_there(scripted_env: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = closed_port()
     result = runner.invoke(app, ["generate", "--server", f"http://127.0.0.1:{port}"])
     assert result.exit_code == 1
     assert f"no StoryStream server answers at http://127.0.0.1:{port}" in result.stderr

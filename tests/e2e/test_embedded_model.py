@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
 from tests.e2e.conftest import Serve
-from tests.support import collect, create_child, event_types, streamed_text
+from tests.support import closed_port, collect, create_child, event_types, streamed_text
 from workflows.providers.local import embedded_model_path, local_model_problem
 
 PROBLEM = local_model_problem(embedded_model_path())
@@ -17,17 +16,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 # Greedy decoding keeps the tiny model's output fixed, so the test does not depend on chance.
 EMBEDDED = {
     "llm_provider": "auto",
-    "ollama_base_url": f"http://127.0.0.1:{_closed_port()}",
+    "ollama_base_url": f"http://127.0.0.1:{closed_port()}",
     "llm_temperature": 0.0,
     "max_story_tokens": 64,
 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ from tests.support import (
     STORY_BODY,
     STORY_TEXT,
     Frame,
+    closed_port,
     collect,
     create_child,
     event_types,
@@ -194,16 +194,9 @@ async def test_keep_alive_pings_are_sse_comments(serve: Serve) -> None:
         assert raw.rstrip().splitlines()[-2] == "event: complete"
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 ERROR_CASES: dict[str, tuple[dict[str, Any], bool, str]] = {
     "LLM_UNAVAILABLE": (
-        {"llm_provider": "ollama", "ollama_base_url": f"http://127.0.0.1:{_closed_port()}"},
+        {"llm_provider": "ollama", "ollama_base_url": f"http://127.0.0.1:{closed_port()}"},
         True,
         "failed",
     ),
