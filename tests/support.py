@@ -195,3 +195,25 @@ def ollama_chat_lines(
 
 def ndjson(lines: Iterable[dict[str, Any]]) -> bytes:
     return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+
+
+def ollama_speaking_app(text_chunks: list[str], *, model: str = "llama3.2:3b") -> FastAPI:
+    """A small HTTP server that answers like Ollama: `/api/tags` lists `model`, `/api/chat`
+    streams `text_chunks` as NDJSON. A test double for end-to-end tests over real sockets."""
+    from fastapi.responses import JSONResponse, StreamingResponse
+
+    fake = FastAPI()
+
+    @fake.get("/api/tags")
+    async def tags() -> JSONResponse:
+        return JSONResponse({"models": [{"name": model, "model": model, "size": 2_019_393_189}]})
+
+    @fake.post("/api/chat")
+    async def chat() -> StreamingResponse:
+        async def lines() -> AsyncIterator[bytes]:
+            for line in ollama_chat_lines(text_chunks, model=model):
+                yield json.dumps(line).encode() + b"\n"
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+    return fake
