@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -201,11 +202,10 @@ def wait_until_healthy(
                 f"the {server.name} exited with code {process.returncode} before answering "
                 f"/healthz; its log ends with:\n{log_tail(log)}"
             )
-        try:
+        # Connection refused until the server listens: keep polling.
+        with contextlib.suppress(httpx.TransportError):
             if httpx.get(f"{server.base_url}/healthz", timeout=1.0).status_code == 200:
                 return
-        except httpx.TransportError:
-            pass
         time.sleep(HEALTH_POLL_SECONDS)
     raise BenchError(
         f"the {server.name} did not answer /healthz within {timeout:g} s; its log ends with:\n"
@@ -273,10 +273,8 @@ def cpu_time_source() -> str:
 
 def process_cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process (all its threads), to the nanosecond on Linux."""
-    try:
+    with contextlib.suppress(OSError):  # not Linux, or no such clock: fall back to /proc
         return time.clock_gettime(_process_cpu_clock(pid))
-    except OSError:
-        pass
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError as exc:
