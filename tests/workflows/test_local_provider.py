@@ -79,7 +79,7 @@ async def test_a_cancelled_waiter_leaves_the_queue(pool: LocalModelPool) -> None
     async def noop(position: int) -> None:
         return None
 
-    async with pool.lend(noop):
+    async with pool.lend(noop) as lent:
         waiter = asyncio.create_task(pool.lend(noop).__aenter__())
         await asyncio.sleep(0.05)
         assert pool.queued == 1
@@ -87,5 +87,6 @@ async def test_a_cancelled_waiter_leaves_the_queue(pool: LocalModelPool) -> None
         with pytest.raises(asyncio.CancelledError):
             await waiter
         assert pool.queued == 0
-    async with pool.lend(noop) as llama:
-        assert llama is not None
+    # The model went back to the pool, not to the waiter that left.
+    async with pool.lend(noop) as again:
+        assert again is lent
