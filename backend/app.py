@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import timedelta
 
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
@@ -14,6 +15,7 @@ from langchain_core.language_models import BaseChatModel
 from backend.api.errors import install_error_handlers
 from backend.api.health import router as health_router
 from backend.api.router import api_router
+from backend.auth.tokens import TokenService
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.migrate import upgrade_database
 from backend.runs.executor import RunEnvironment, RunTimeouts
@@ -36,6 +38,15 @@ Every generation is a **run**: it goes on whether or not a client is connected, 
 can join or resume its stream with `Last-Event-ID`. Each stream ends with exactly one
 `complete` or `error` event.
 """
+
+
+def token_service(settings: Settings) -> TokenService:
+    return TokenService(
+        settings.signing_key,
+        access_ttl=timedelta(minutes=settings.access_token_minutes),
+        refresh_ttl=timedelta(days=settings.refresh_token_days),
+        ticket_ttl=timedelta(seconds=settings.stream_ticket_seconds),
+    )
 
 
 def provider_config(settings: Settings) -> ProviderConfig:
@@ -106,6 +117,7 @@ def create_app(
             event_log=event_log,
             runs=runs,
             provider=config,
+            tokens=token_service(settings),
         )
         logger.info(
             "StoryStream ready: story model %s (%s) - %s",

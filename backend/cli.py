@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from httpx_sse import aconnect_sse
 from rich.console import Console
 from rich.table import Table
 
+from backend.services import Services
 from backend.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -24,6 +26,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+
+DEVELOPER_EMAIL = "developer@storystream.local"
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -74,22 +78,57 @@ def db_upgrade() -> None:
 
 
 @asynccontextmanager
-async def _client(server: str | None) -> AsyncIterator[httpx.AsyncClient]:
+async def _client(
+    server: str | None, email: str | None, password: str | None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed in as a parent: on a server with --email/--password, in-process as the
+    local developer account (outside production)."""
     if server:
-        async with httpx.AsyncClient(
-            base_url=server, timeout=httpx.Timeout(10, read=None)
-        ) as client:
+        if not email or not password:
+            raise CliFailure("--server needs the --email and --password of a parent account")
+        timeout = httpx.Timeout(10, read=None)
+        async with httpx.AsyncClient(base_url=server, timeout=timeout) as client:
+            login = await client.post(
+                "/api/v1/auth/login", json={"email": email, "password": password}
+            )
+            if login.status_code != 200:
+                raise CliFailure(f"could not sign in as {email}: {_detail(login)}")
+            client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
             yield client
         return
     from backend.app import create_app
 
-    service = create_app(_settings_or_exit())
+    settings = _settings_or_exit()
+    if settings.env == "production":
+        raise CliFailure("in production, stream from a server: --server with a parent account")
+    service = create_app(settings)
     async with service.router.lifespan_context(service):
         transport = httpx.ASGITransport(app=service)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://storystream.local", timeout=None
         ) as client:
+            token = await _developer_token(service.state.services)
+            client.headers["Authorization"] = f"Bearer {token}"
             yield client
+
+
+async def _developer_token(services: Services) -> str:
+    """An access token for the local developer account, created on first use."""
+    from sqlalchemy import select
+
+    from backend.auth.passwords import hash_password
+    from backend.db.models import Parent
+
+    async with services.sessions() as session, session.begin():
+        parent = await session.scalar(select(Parent).where(Parent.email == DEVELOPER_EMAIL))
+        if parent is None:
+            # Nobody knows this password: the account is reached in-process only.
+            unusable = hash_password(secrets.token_hex(32))
+            parent = Parent(email=DEVELOPER_EMAIL, password_hash=unusable)
+            session.add(parent)
+            await session.flush()
+        parent_id = parent.id
+    return services.tokens.issue("access", parent_id=parent_id).token
 
 
 def _detail(response: httpx.Response) -> str:
@@ -100,9 +139,16 @@ def _detail(response: httpx.Response) -> str:
 
 
 async def _stream_story(
-    server: str | None, *, name: str, age: int, theme: str, chapter: int, child_id: int | None
+    server: str | None,
+    credentials: tuple[str | None, str | None],
+    *,
+    name: str,
+    age: int,
+    theme: str,
+    chapter: int,
+    child_id: int | None,
 ) -> None:
-    async with _client(server) as client:
+    async with _client(server, *credentials) as client:
         if child_id is None:
             created = await client.post("/api/v1/children", json={"name": name, "age": age})
             if created.status_code != 201:
@@ -169,16 +215,31 @@ def generate(
             help="A running StoryStream, e.g. http://127.0.0.1:8000 (default: in-process)."
         ),
     ] = None,
+    email: Annotated[
+        str | None,
+        typer.Option(envvar="STORYSTREAM_CLI_EMAIL", help="Parent account, for --server."),
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(envvar="STORYSTREAM_CLI_PASSWORD", help="Its password, for --server."),
+    ] = None,
 ) -> None:
     """Write a story and stream it to the terminal.
 
     Shows progress per node, the text as it arrives, then the safety verdict, the reading
-    metrics and the choices for the next chapter. Runs in-process unless --server is given.
+    metrics and the choices for the next chapter. Runs in-process, as the local developer
+    account, unless --server is given (with a parent's --email and --password).
     """
     try:
         asyncio.run(
             _stream_story(
-                server, name=name, age=age, theme=theme, chapter=chapter, child_id=child_id
+                server,
+                (email, password),
+                name=name,
+                age=age,
+                theme=theme,
+                chapter=chapter,
+                child_id=child_id,
             )
         )
     except CliFailure as exc:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.auth.tokens import TokenService
 from backend.db.engine import SessionFactory
 from backend.runs.log import RunEventLog
 from backend.runs.manager import RunManager
@@ -21,3 +22,4 @@ class Services:
     event_log: RunEventLog
     runs: RunManager
     provider: ProviderConfig
+    tokens: TokenService

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "STORYSTREAM_"
 DEFAULT_DATABASE_PATH = Path("var") / "storystream.db"
+# Signs tokens in development and tests only; any other environment must set its own secret.
+DEVELOPMENT_JWT_SECRET = "storystream-development-secret-not-for-production"
+MIN_JWT_SECRET_LENGTH = 32
 
 Environment = Literal["development", "test", "production"]
 LLMProviderName = Literal["auto", "ollama", "local", "scripted"]
@@ -45,11 +48,23 @@ class Settings(BaseSettings):
     scripted_fail_at_token: int | None = Field(default=None, ge=1)
     scripted_text: str | None = None
 
+    jwt_secret: SecretStr | None = None
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    stream_ticket_seconds: int = Field(default=300, ge=10, le=900)
+
     ping_seconds: float = 15.0
     first_token_timeout_seconds: float = 120.0
     idle_timeout_seconds: float = 30.0
     run_timeout_seconds: float = 600.0
     event_log_retention_seconds: float = 900.0
+
+    @property
+    def signing_key(self) -> str:
+        """The JWT secret; only development and test fall back to the built-in one."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        return DEVELOPMENT_JWT_SECRET
 
     @model_validator(mode="after")
     def _refuse_unsafe_values(self) -> Self:
@@ -93,6 +108,13 @@ def _unsafe_value_problems(settings: Settings) -> list[str]:
         problems.append(f"{name('ollama_base_url')} must be an http:// or https:// URL")
     if settings.local_model_path is not None and not settings.local_model_path.is_file():
         problems.append(f"{name('local_model_path')}: no model file at {settings.local_model_path}")
+    if settings.env == "production":
+        secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else ""
+        if len(secret) < MIN_JWT_SECRET_LENGTH or secret == DEVELOPMENT_JWT_SECRET:
+            problems.append(
+                f"{name('jwt_secret')} must be set to a random secret of at least "
+                f"{MIN_JWT_SECRET_LENGTH} characters when {name('env')}=production"
+            )
     if settings.env == "production" and settings.llm_provider == "scripted":
         problems.append(
             f"{name('llm_provider')}=scripted is a test double and is refused when "

@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -106,10 +107,38 @@ def event_types(frames: Iterable[Frame]) -> list[str]:
     return [frame.event for frame in frames]
 
 
-async def create_child(client: httpx.AsyncClient, name: str = "Mia", age: int = 6) -> int:
-    response = await client.post("/api/v1/children", json={"name": name, "age": age})
+PASSWORD = "a long enough password"
+
+
+async def sign_up(client: httpx.AsyncClient, email: str | None = None) -> str:
+    """Register a parent, sign the client in as that parent, and return the access token."""
+    email = email or f"parent-{uuid.uuid4().hex[:12]}@example.com"
+    registered = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
+    )
+    assert registered.status_code == 201, registered.text
+    login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    token: str = login.json()["access_token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    return token
+
+
+async def create_child(
+    client: httpx.AsyncClient,
+    name: str = "Mia",
+    age: int = 6,
+    themes: tuple[str, ...] = ("space", "ocean"),
+    **settings: Any,
+) -> int:
+    """A child of the signed-in parent, allowed `themes`."""
+    response = await client.post("/api/v1/children", json={"name": name, "age": age, **settings})
     assert response.status_code == 201, response.text
     child_id: int = response.json()["id"]
+    allowed = await client.put(
+        f"/api/v1/children/{child_id}/themes", json={"theme_ids": list(themes)}
+    )
+    assert allowed.status_code == 200, allowed.text
     return child_id
 
 

@@ -75,9 +75,13 @@ def measure_story(text: str, age: int) -> StoryMetrics:
     )
 
 
-def target_word_count(age: int) -> int:
-    """How long a chapter should be for a reader of this age (about five minutes of reading)."""
-    return max(120, min(600, reading_speed_wpm(age) * 4))
+LENGTH_FACTOR: Mapping[str, float] = {"short": 0.6, "medium": 1.0, "long": 1.5}
+
+
+def target_word_count(age: int, length: str = "medium") -> int:
+    """How long a chapter should be: about four minutes of reading at medium length."""
+    medium = max(120, min(600, reading_speed_wpm(age) * 4))
+    return round(medium * LENGTH_FACTOR.get(length, 1.0) / 10) * 10
 
 
 def warm_up() -> None:

@@ -7,12 +7,26 @@ from typing import Literal, TypedDict
 Severity = Literal["low", "medium", "high"]
 
 
+class ThemeSpec(TypedDict):
+    id: str
+    title: str
+    description: str
+    guidance: str
+    fallback_question: str
+    fallback_choices: list[str]
+
+
 class StoryRequest(TypedDict):
     """What a run asks the workflow for; user-supplied text here is data, never instructions."""
 
     child_name: str
     child_age: int
-    theme_id: str
+    reading_level: Literal["beginner", "intermediate", "advanced"]
+    interests: list[str]
+    blocked_topics: list[str]
+    allow_mild_peril: bool
+    story_length: Literal["short", "medium", "long"]
+    theme: ThemeSpec
     chapter_number: int
     title: str
     previous_summary: str | None

@@ -2,28 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from workflows.metrics import target_word_count
 from workflows.prompts import PromptLibrary
 from workflows.state import StoryRequest
-from workflows.themes import Theme
+
+_GUIDANCE = {
+    "beginner": (
+        "very short sentences of five to eight words, everyday words, and gentle repetition "
+        "that is fun to read aloud."
+    ),
+    "intermediate": "short sentences, familiar words, and a simple explanation of any new word.",
+    "advanced": "clear sentences, with some rich vocabulary whose meaning is clear from the story.",
+}
 
 
-def reading_guidance(age: int) -> str:
-    if age <= 5:
-        return (
-            "very short sentences of five to eight words, everyday words, and gentle repetition "
-            "that is fun to read aloud."
-        )
-    if age <= 8:
-        return "short sentences, familiar words, and a simple explanation of any new word."
-    return "clear sentences, some rich vocabulary whose meaning is clear from the story."
+def reading_guidance(reading_level: str) -> str:
+    return _GUIDANCE.get(reading_level, _GUIDANCE["beginner"])
 
 
 def _quoted(value: str) -> str:
     # User text goes inside double quotes in the templates; keep it from closing them early.
     return value.replace('"', "'").replace("\n", " ").strip()
+
+
+def _quoted_list(values: Iterable[str]) -> str:
+    return ", ".join(f'"{_quoted(value)}"' for value in values)
+
+
+def peril_rule(allowed: bool) -> str:
+    if allowed:
+        return "A little gentle suspense is fine, as long as everyone is safe by the end."
+    return (
+        "Keep every moment calm and reassuring: no danger, no suspense about anyone getting hurt."
+    )
+
+
+def blocked_topics_rule(topics: list[str]) -> str:
+    if not topics:
+        return ""
+    listed = _quoted_list(topics)
+    return f"Never mention these topics, which the child's parent has ruled out: {listed}."
+
+
+def interests_line(interests: list[str]) -> str:
+    if not interests:
+        return ""
+    return f"The child loves {_quoted_list(interests)}: weave one of these in if it fits."
 
 
 def continuation_text(prompts: PromptLibrary, request: StoryRequest) -> str:
@@ -43,20 +71,26 @@ def continuation_text(prompts: PromptLibrary, request: StoryRequest) -> str:
     )
 
 
-def build_story_messages(
-    prompts: PromptLibrary, theme: Theme, request: StoryRequest
-) -> list[BaseMessage]:
-    age = request["child_age"]
-    system = prompts.render("story_system", child_age=age, reading_guidance=reading_guidance(age))
+def build_story_messages(prompts: PromptLibrary, request: StoryRequest) -> list[BaseMessage]:
+    theme = request["theme"]
+    system = prompts.render(
+        "story_system",
+        child_age=request["child_age"],
+        reading_level=request["reading_level"],
+        reading_guidance=reading_guidance(request["reading_level"]),
+        peril_rule=peril_rule(request["allow_mild_peril"]),
+        blocked_topics_rule=blocked_topics_rule(request["blocked_topics"]),
+    )
     user = prompts.render(
         "story_user",
         chapter_number=request["chapter_number"],
         title=_quoted(request["title"]),
         child_name=_quoted(request["child_name"]),
-        theme_title=theme.title,
-        theme_description=theme.description,
-        theme_guidance=theme.guidance,
-        target_words=target_word_count(age),
+        theme_title=_quoted(theme["title"]),
+        theme_description=_quoted(theme["description"]),
+        theme_guidance=theme["guidance"],
+        interests_line=interests_line(request["interests"]),
+        target_words=target_word_count(request["child_age"], request["story_length"]),
         continuation=continuation_text(prompts, request),
     )
     return [SystemMessage(content=system), HumanMessage(content=user)]

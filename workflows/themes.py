@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from workflows.state import ThemeSpec
+
 
 @dataclass(frozen=True)
 class Theme:
@@ -22,6 +24,16 @@ class Theme:
 
     def suits_age(self, age: int) -> bool:
         return self.min_age <= age <= self.max_age
+
+    def spec(self) -> ThemeSpec:
+        return ThemeSpec(
+            id=self.id,
+            title=self.title,
+            description=self.description,
+            guidance=self.guidance,
+            fallback_question=self.fallback_question,
+            fallback_choices=list(self.fallback_choices),
+        )
 
 
 @cache

@@ -1,14 +1,13 @@
-"""Dependencies shared by the routes: services, sessions, and resources loaded with their checks."""
+"""Dependencies shared by the routes: services, database sessions, resume positions."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Path, Query, Request, status
+from fastapi import Depends, Header, HTTPException, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Child, Run, Story
 from backend.services import Services
 
 
@@ -26,36 +25,6 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-
-
-async def load_child(session: AsyncSession, child_id: int) -> Child:
-    child = await session.get(Child, child_id)
-    if child is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no child profile with id {child_id}")
-    return child
-
-
-async def get_child(session: SessionDep, child_id: Annotated[int, Path(ge=1)]) -> Child:
-    return await load_child(session, child_id)
-
-
-async def get_run(session: SessionDep, run_id: Annotated[str, Path(max_length=64)]) -> Run:
-    run = await session.get(Run, run_id)
-    if run is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no run with id {run_id}")
-    return run
-
-
-async def get_story(session: SessionDep, story_id: Annotated[int, Path(ge=1)]) -> Story:
-    story = await session.get(Story, story_id)
-    if story is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no story with id {story_id}")
-    return story
-
-
-ChildDep = Annotated[Child, Depends(get_child)]
-RunDep = Annotated[Run, Depends(get_run)]
-StoryDep = Annotated[Story, Depends(get_story)]
 
 
 def parse_event_id(value: str, source: str) -> int:

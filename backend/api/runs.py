@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.api.access import RunAccess, StreamRunAccess
 from backend.api.chapters import ChapterFromBody, ChapterFromQuery
-from backend.api.deps import ResumeAfterDep, RunDep, ServicesDep, SessionDep
-from backend.api.schemas import ErrorBody, RunCancelled, RunCreated, RunRead
+from backend.api.deps import ResumeAfterDep, ServicesDep, SessionDep
+from backend.api.schemas import NOT_FOUND, ErrorBody, RunCancelled, RunCreated, RunRead
 from backend.db.models import FINISHED_RUN_STATUSES, Run, Story
 from backend.runs.log import UnknownRunLog
 from backend.services import Services
@@ -20,7 +19,6 @@ from backend.sse import SSE_RESPONSE_DOC, event_stream, run_frames
 router = APIRouter(tags=["runs"])
 
 API_PREFIX = "/api/v1"
-_ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 
 
 def stream_url(run_id: str) -> str:
@@ -35,7 +33,9 @@ def stream_url(run_id: str) -> str:
 )
 async def create_run(chapter: ChapterFromBody, services: ServicesDep) -> JSONResponse:
     """Start writing a chapter in the background; follow it at `stream_url`."""
-    run_id = await services.runs.submit(child_id=chapter.child.id, request=chapter.request)
+    run_id = await services.runs.submit(
+        child_id=chapter.child.id, series_id=chapter.series_id, request=chapter.request
+    )
     body = RunCreated(run_id=run_id, stream_url=stream_url(run_id))
     return JSONResponse(
         body.model_dump(),
@@ -47,12 +47,20 @@ async def create_run(chapter: ChapterFromBody, services: ServicesDep) -> JSONRes
 @router.get(
     "/stories/generate/stream",
     response_class=Response,
-    responses={**SSE_RESPONSE_DOC, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+    responses={
+        **SSE_RESPONSE_DOC,
+        403: {"model": ErrorBody, "description": "The theme is not allowed for this child."},
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+    },
 )
 async def generate_story_stream(chapter: ChapterFromQuery, services: ServicesDep) -> Response:
-    """Start a chapter and stream it. Works with `EventSource`; reconnects resume through
-    `GET /runs/{run_id}/stream` (the run id is in the first event and the `X-Run-Id` header)."""
-    run_id = await services.runs.submit(child_id=chapter.child.id, request=chapter.request)
+    """Start a chapter and stream it. Works with `EventSource` (authenticate with `?ticket=`);
+    reconnects resume through `GET /runs/{run_id}/stream` (the run id is in the first event and
+    the `X-Run-Id` header)."""
+    run_id = await services.runs.submit(
+        child_id=chapter.child.id, series_id=chapter.series_id, request=chapter.request
+    )
     return event_stream(
         run_frames(services.event_log, run_id, 0),
         ping_seconds=services.settings.ping_seconds,
@@ -69,6 +77,7 @@ async def _run_read(session: AsyncSession, services: Services, run: Run) -> RunR
     return RunRead(
         id=run.id,
         child_id=run.child_id,
+        series_id=run.series_id,
         theme=run.theme,
         chapter_number=run.chapter_number,
         title=run.title,
@@ -90,8 +99,8 @@ async def _run_read(session: AsyncSession, services: Services, run: Run) -> RunR
     )
 
 
-@router.get("/runs/{run_id}", response_model=RunRead, responses=_ERRORS)
-async def read_run(run: RunDep, session: SessionDep, services: ServicesDep) -> RunRead:
+@router.get("/runs/{run_id}", response_model=RunRead, responses=NOT_FOUND)
+async def read_run(run: RunAccess, session: SessionDep, services: ServicesDep) -> RunRead:
     """The run's status, timings, token usage and, once stored, its story id."""
     return await _run_read(session, services, run)
 
@@ -107,7 +116,9 @@ async def read_run(run: RunDep, session: SessionDep, services: ServicesDep) -> R
         410: {"model": ErrorBody, "description": "The run's events are no longer kept."},
     },
 )
-async def stream_run(run: RunDep, after: ResumeAfterDep, services: ServicesDep) -> Response:
+async def stream_run(
+    run: StreamRunAccess, after: ResumeAfterDep, services: ServicesDep
+) -> Response:
     """Join a run from its first event, or resume after `Last-Event-ID` with nothing missed
     and nothing repeated."""
     log = services.event_log
@@ -137,9 +148,9 @@ async def stream_run(run: RunDep, after: ResumeAfterDep, services: ServicesDep) 
     "/runs/{run_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RunCancelled,
-    responses={**_ERRORS, 409: {"model": ErrorBody, "description": "The run already ended."}},
+    responses={**NOT_FOUND, 409: {"model": ErrorBody, "description": "The run already ended."}},
 )
-async def cancel_run(run: RunDep, services: ServicesDep) -> RunCancelled:
+async def cancel_run(run: RunAccess, services: ServicesDep) -> RunCancelled:
     """Stop a run; its stream ends with an `error` event with code CANCELLED."""
     if services.runs.cancel(run.id):
         return RunCancelled(run_id=run.id, status="cancelling")

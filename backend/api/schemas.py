@@ -3,18 +3,154 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
-from backend.db.models import RunStatus
+from backend.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from backend.db.models import ReadingLevel, RunStatus, StoryLength
 
 MIN_CHILD_AGE = 3
 MAX_CHILD_AGE = 12
 
+# Names, topics and titles are placed in prompts as quoted data: letters (any script), digits,
+# spaces and light punctuation only, so they cannot carry markup or control characters.
+_SAFE_TEXT = r"^[\w][\w .,'!?&:\-]*$"
+ChildName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^\W\d_][\w .'\-]*$"
+    ),
+]
+Topic = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=_SAFE_TEXT)
+]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=_SAFE_TEXT)
+]
+ThemeTitle = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=60, pattern=_SAFE_TEXT)
+]
+ThemeDescription = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=300, pattern=_SAFE_TEXT)
+]
+ThemeId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9_\-]+$")]
 
-class ChildCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=60, description="The child's first name.")
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+Responses = dict[int | str, dict[str, Any]]
+NOT_FOUND: Responses = {404: {"model": ErrorBody, "description": "Not found, or not yours."}}
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+class Credentials(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+
+
+class ParentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    created_at: datetime
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+    refresh_token: str
+    refresh_expires_at: datetime
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class DeviceTokenCreate(BaseModel):
+    label: Topic = Field(default="reading app", description="Which device this is, for parents.")
+
+
+class DeviceTokenRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    child_id: int
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class DeviceTokenCreated(DeviceTokenRead):
+    token: str = Field(description="Shown once: give it to the child's reading app.")
+
+
+class StreamTicketCreate(BaseModel):
+    """Exactly one of `child_id` (start or join that child's streams) or `run_id` (join one run)."""
+
+    child_id: int | None = Field(default=None, ge=1)
+    run_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _exactly_one_scope(self) -> Self:
+        if (self.child_id is None) == (self.run_id is None):
+            raise ValueError("give exactly one of child_id or run_id")
+        return self
+
+
+class StreamTicket(BaseModel):
+    ticket: str
+    expires_at: datetime
+
+
+# --- children and themes -----------------------------------------------------------------
+
+
+class ContentSettings(BaseModel):
+    reading_level: ReadingLevel | None = Field(
+        default=None, description="Defaults from age: up to 6 beginner, up to 9 intermediate."
+    )
+    interests: list[Topic] = Field(default_factory=list, max_length=10)
+    blocked_topics: list[Topic] = Field(default_factory=list, max_length=20)
+    allow_mild_peril: bool = False
+    story_length: StoryLength = "medium"
+
+
+class ChildCreate(ContentSettings):
+    name: ChildName = Field(description="The child's first name.")
     age: int = Field(ge=MIN_CHILD_AGE, le=MAX_CHILD_AGE, description="Age in years (3-12).")
+
+
+class ChildUpdate(BaseModel):
+    name: ChildName | None = None
+    age: int | None = Field(default=None, ge=MIN_CHILD_AGE, le=MAX_CHILD_AGE)
+    reading_level: ReadingLevel | None = None
+    interests: list[Topic] | None = Field(default=None, max_length=10)
+    blocked_topics: list[Topic] | None = Field(default=None, max_length=20)
+    allow_mild_peril: bool | None = None
+    story_length: StoryLength | None = None
 
 
 class ChildRead(BaseModel):
@@ -23,6 +159,12 @@ class ChildRead(BaseModel):
     id: int
     name: str
     age: int
+    reading_level: str
+    interests: list[str]
+    blocked_topics: list[str]
+    allow_mild_peril: bool
+    story_length: str
+    allowed_theme_ids: list[str]
     created_at: datetime
 
 
@@ -32,6 +174,19 @@ class ThemeRead(BaseModel):
     description: str
     min_age: int
     max_age: int
+    custom: bool = False
+
+
+class AllowedThemes(BaseModel):
+    theme_ids: list[ThemeId] = Field(max_length=100)
+
+
+class CustomThemeCreate(BaseModel):
+    title: ThemeTitle
+    description: ThemeDescription
+
+
+# --- stories, series, runs -----------------------------------------------------------------
 
 
 class StoryParams(BaseModel):
@@ -39,13 +194,18 @@ class StoryParams(BaseModel):
     `generate/stream` endpoint."""
 
     child_id: int = Field(ge=1, description="The child profile the chapter is written for.")
-    theme: str = Field(min_length=1, max_length=40, description="A theme id from GET /themes.")
-    chapter_number: int = Field(default=1, ge=1, le=100)
-    title: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=120,
-        description="Story title; defaults to the previous chapter's or one made from the theme.",
+    theme: ThemeId | None = Field(
+        default=None, description="A theme id from GET /themes; required to start a new series."
+    )
+    chapter_number: int | None = Field(
+        default=None, ge=1, le=100, description="1 starts a new series; N+1 continues one."
+    )
+    series_id: int | None = Field(default=None, ge=1, description="The series to continue.")
+    choice: int | None = Field(
+        default=None, ge=1, le=3, description="Record this choice on the previous chapter first."
+    )
+    title: Title | None = Field(
+        default=None, description="Title of a new series; defaults to one made from the theme."
     )
 
 
@@ -57,6 +217,7 @@ class RunCreated(BaseModel):
 class RunRead(BaseModel):
     id: str
     child_id: int
+    series_id: int | None
     theme: str
     chapter_number: int
     title: str
@@ -84,20 +245,30 @@ class RunCancelled(BaseModel):
     status: str = Field(description="'cancelling': the run stops and ends with a CANCELLED event.")
 
 
-class StoryRead(BaseModel):
+class StorySummary(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    run_id: str
     child_id: int
+    series_id: int | None
     theme: str
     chapter_number: int
     title: str
+    summary: str
+    content_approved: bool = Field(description="False: a rejected draft, shown to parents only.")
+    chosen_choice: int | None
+    read_at: datetime | None
+    favourite: bool
+    created_at: datetime
+
+
+class StoryRead(StorySummary):
+    run_id: str
     content: str
     choice_question: str
     choices: list[str]
     choices_source: str
-    content_approved: bool
+    chosen_at: datetime | None
     safety_score: float
     safety_issues: list[dict[str, object]]
     word_count: int | None
@@ -105,8 +276,27 @@ class StoryRead(BaseModel):
     vocabulary_level: str | None
     estimated_reading_time: float | None
     educational_elements: list[str] | None
+
+
+class ChoiceMade(BaseModel):
+    choice: int = Field(ge=1, le=3, description="1-based index into the chapter's choices.")
+
+
+class FavouriteSet(BaseModel):
+    favourite: bool
+
+
+class SeriesRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    child_id: int
+    theme: str
+    title: str
     created_at: datetime
+    updated_at: datetime
+    chapters: int = Field(description="Chapters the caller can see.")
 
 
-class ErrorBody(BaseModel):
-    detail: str
+class SeriesDetail(SeriesRead):
+    chapter_list: list[StorySummary]

@@ -1,16 +1,23 @@
-"""The stored shape of children, runs and stories."""
+"""The stored shape of families (parents, children, device tokens, custom themes), series,
+chapters (stories) and runs.
+
+Ownership runs one way: a story or run belongs to a child, a child to a parent.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 RUN_STATUSES: tuple[RunStatus, ...] = ("queued", "running", "completed", "failed", "cancelled")
 FINISHED_RUN_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+ACTIVE_RUN_STATUSES: frozenset[str] = frozenset({"queued", "running"})
+ReadingLevel = Literal["beginner", "intermediate", "advanced"]
+StoryLength = Literal["short", "medium", "long"]
 
 
 def utcnow() -> datetime:
@@ -21,13 +28,65 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
 
 
+class Parent(Base):
+    __tablename__ = "parents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Child(Base):
     __tablename__ = "children"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Nullable only for profiles made before accounts existed; nobody can reach those.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("parents.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(60))
     age: Mapped[int]
+    reading_level: Mapped[str] = mapped_column(String(16), default="beginner")
+    interests: Mapped[list[Any]] = mapped_column(default=list)
+    blocked_topics: Mapped[list[Any]] = mapped_column(default=list)
+    allow_mild_peril: Mapped[bool] = mapped_column(Boolean, default=False)
+    story_length: Mapped[str] = mapped_column(String(8), default="medium")
+    allowed_theme_ids: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeviceToken(Base):
+    """A child's reading-app credential; the token's `jti` names this row, so it can be revoked."""
+
+    __tablename__ = "device_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class CustomTheme(Base):
+    __tablename__ = "custom_themes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("parents.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Series(Base):
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), index=True)
+    theme: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Run(Base):
@@ -35,6 +94,9 @@ class Run(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), index=True)
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("series.id", ondelete="CASCADE"), index=True
+    )
     theme: Mapped[str] = mapped_column(String(40))
     chapter_number: Mapped[int]
     title: Mapped[str] = mapped_column(String(120))
@@ -53,18 +115,26 @@ class Run(Base):
 
 
 class Story(Base):
+    """One chapter of a series, as written by one run (approved, or a rejected draft)."""
+
     __tablename__ = "stories"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), unique=True)
     child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), index=True)
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("series.id", ondelete="CASCADE"), index=True
+    )
     theme: Mapped[str] = mapped_column(String(40))
     chapter_number: Mapped[int]
     title: Mapped[str] = mapped_column(String(120))
     content: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
     choice_question: Mapped[str] = mapped_column(Text)
     choices: Mapped[list[Any]]
     choices_source: Mapped[str] = mapped_column(String(16))
+    chosen_choice: Mapped[int | None]
+    chosen_at: Mapped[datetime | None]
     content_approved: Mapped[bool]
     safety_score: Mapped[float]
     safety_issues: Mapped[list[Any]]
@@ -73,4 +143,6 @@ class Story(Base):
     vocabulary_level: Mapped[str | None] = mapped_column(String(16))
     estimated_reading_time: Mapped[float | None]
     educational_elements: Mapped[list[Any] | None]
+    read_at: Mapped[datetime | None]
+    favourite: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -86,6 +86,7 @@ class CompletedStory(_Event):
     id: int
     run_id: str
     child_id: int
+    series_id: int | None
     theme: str
     title: str
     content: str

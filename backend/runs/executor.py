@@ -16,9 +16,10 @@ from typing import Literal
 
 from langchain_core.runnables.schema import StreamEvent
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.engine import SessionFactory
-from backend.db.models import Run, Story, utcnow
+from backend.db.models import Run, Series, Story, utcnow
 from backend.runs.events import (
     CompletedStory,
     CompleteEvent,
@@ -39,6 +40,7 @@ from backend.runs.mapper import EventMapper
 from workflows.context import StoryContext
 from workflows.graph import StoryGraph, initial_state
 from workflows.state import StoryRequest, StoryState
+from workflows.summary import summarize_chapter
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ class RunTimeouts:
 class RunSpec:
     run_id: str
     child_id: int
+    # None: chapter 1 of a new series, created when the chapter is stored.
+    series_id: int | None
     request: StoryRequest
 
 
@@ -179,14 +183,16 @@ async def _finish(
         time_to_first_token_ms=_elapsed_ms(progress.started, progress.first_token_at),
         total_ms=_elapsed_ms(progress.started, env.clock()) or 0,
     )
+    content = "".join(progress.streamed)
     story = Story(
         run_id=spec.run_id,
         child_id=spec.child_id,
-        theme=spec.request["theme_id"],
+        theme=spec.request["theme"]["id"],
         chapter_number=spec.request["chapter_number"],
         title=spec.request["title"],
         # What the child saw is what is kept: the streamed body, token for token.
-        content="".join(progress.streamed),
+        content=content,
+        summary=summarize_chapter(content),
         choice_question=state["choice_question"],
         choices=list(state["choices"]),
         choices_source=state["choices_source"],
@@ -202,11 +208,14 @@ async def _finish(
     rejected = not safety["approved"]
     try:
         async with env.sessions() as session, session.begin():
+            series = await _series_for(session, spec)
+            story.series_id = series.id
             session.add(story)
             await session.execute(
                 update(Run)
                 .where(Run.id == spec.run_id)
                 .values(
+                    series_id=series.id,
                     status="failed" if rejected else "completed",
                     error_code="SAFETY_REJECTED" if rejected else None,
                     error_message="the chapter did not pass the safety check" if rejected else None,
@@ -228,11 +237,26 @@ async def _finish(
     )
 
 
+async def _series_for(session: AsyncSession, spec: RunSpec) -> Series:
+    if spec.series_id is not None:
+        series = await session.get(Series, spec.series_id)
+        if series is not None:
+            series.updated_at = utcnow()
+            return series
+    series = Series(
+        child_id=spec.child_id, theme=spec.request["theme"]["id"], title=spec.request["title"]
+    )
+    session.add(series)
+    await session.flush()
+    return series
+
+
 def completed_story(story: Story, timings: Timings, usage: Usage | None) -> CompletedStory:
     return CompletedStory(
         id=story.id,
         run_id=story.run_id,
         child_id=story.child_id,
+        series_id=story.series_id,
         theme=story.theme,
         title=story.title,
         content=story.content,

@@ -43,7 +43,7 @@ class RunManager:
     def is_live(self, run_id: str) -> bool:
         return run_id in self._live
 
-    async def submit(self, *, child_id: int, request: StoryRequest) -> str:
+    async def submit(self, *, child_id: int, series_id: int | None, request: StoryRequest) -> str:
         """Record a queued run, open its event log and start it; returns the run id."""
         run_id = uuid.uuid4().hex
         async with self.env.sessions() as session, session.begin():
@@ -51,7 +51,8 @@ class RunManager:
                 Run(
                     id=run_id,
                     child_id=child_id,
-                    theme=request["theme_id"],
+                    series_id=series_id,
+                    theme=request["theme"]["id"],
                     chapter_number=request["chapter_number"],
                     title=request["title"],
                     status="queued",
@@ -60,12 +61,18 @@ class RunManager:
                 )
             )
         await self.env.event_log.create(run_id)
-        spec = RunSpec(run_id=run_id, child_id=child_id, request=request)
+        spec = RunSpec(run_id=run_id, child_id=child_id, series_id=series_id, request=request)
         control = RunControl()
         task = asyncio.create_task(execute_run(spec, self.env, control), name=f"run-{run_id}")
         self._live[run_id] = _LiveRun(spec=spec, control=control, task=task)
         task.add_done_callback(lambda finished: self._on_done(run_id, finished))
-        logger.info("run %s started for child %s, theme %s", run_id, child_id, request["theme_id"])
+        logger.info(
+            "run %s started: child %s, theme %s, chapter %s",
+            run_id,
+            child_id,
+            request["theme"]["id"],
+            request["chapter_number"],
+        )
         return run_id
 
     def cancel(self, run_id: str, reason: StopReason = "cancelled") -> bool:

@@ -63,9 +63,26 @@ def test_generate_reports_a_failed_run(scripted_env: Path, monkeypatch: pytest.M
 
 def test_generate_against_a_server_that_is_not_there(scripted_env: Path) -> None:
     port = closed_port()
-    result = runner.invoke(app, ["generate", "--server", f"http://127.0.0.1:{port}"])
+    result = runner.invoke(
+        app,
+        [
+            "generate",
+            "--server",
+            f"http://127.0.0.1:{port}",
+            "--email",
+            "a@b.co",
+            "--password",
+            "x",
+        ],
+    )
     assert result.exit_code == 1
     assert f"no StoryStream server answers at http://127.0.0.1:{port}" in result.stderr
+
+
+def test_generate_against_a_server_needs_a_parent_account(scripted_env: Path) -> None:
+    result = runner.invoke(app, ["generate", "--server", "http://127.0.0.1:8000"])
+    assert result.exit_code == 1
+    assert result.stderr == "error: --server needs the --email and --password of a parent account\n"
 
 
 def test_invalid_settings_stop_with_the_setting_named(

@@ -23,6 +23,7 @@ from tests.support import (
     ndjson,
     ollama_chat_lines,
     running,
+    sign_up,
     streamed_text,
     wait_for_run,
 )
@@ -52,6 +53,7 @@ def ollama() -> Iterator[respx.MockRouter]:
 @pytest.fixture
 async def client(ollama_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with running(create_app(ollama_settings)) as client:
+        await sign_up(client)
         yield client
 
 
@@ -203,7 +205,7 @@ async def test_next_chapter_prompt_carries_a_summary_of_the_previous_one(
     prompt = json.loads(chat.calls.last.request.content)["messages"][1]["content"]
     assert "Write chapter 2" in prompt
     assert (
-        "What happened in chapter 1: Mia found a tiny silver key under the garden gate." in prompt
+        "The story so far: Chapter 1: Mia found a tiny silver key under the garden gate." in prompt
     )
 
 

@@ -18,12 +18,18 @@ from workflows.context import StoryContext
 from workflows.graph import graph, initial_state
 from workflows.providers.scripted import ScriptedChatModel
 from workflows.state import StoryRequest
+from workflows.themes import load_theme_catalogue
 
 FOLDER = Path(__file__).with_name("stream_events")
 REQUEST = StoryRequest(
     child_name="Mia",
     child_age=6,
-    theme_id="space",
+    reading_level="beginner",
+    interests=[],
+    blocked_topics=[],
+    allow_mild_peril=False,
+    story_length="medium",
+    theme=load_theme_catalogue()["space"].spec(),
     chapter_number=1,
     title="Mia and the Key",
     previous_summary=None,

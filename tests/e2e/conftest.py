@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from backend.app import create_app
-from tests.support import LiveServer, make_settings
+from tests.support import LiveServer, make_settings, sign_up
 
 Serve = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
@@ -23,6 +23,7 @@ def serve(tmp_path: Path) -> Serve:
         app = create_app(make_settings(tmp_path, **overrides))
         with LiveServer(app) as server:
             async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+                await sign_up(client)
                 yield client
 
     return _serve

@@ -17,7 +17,12 @@ def _request(**overrides: object) -> StoryRequest:
     values: dict[str, object] = {
         "child_name": "Mia",
         "child_age": 6,
-        "theme_id": "space",
+        "reading_level": "beginner",
+        "interests": ["rockets", "cats"],
+        "blocked_topics": ["spiders"],
+        "allow_mild_peril": False,
+        "story_length": "short",
+        "theme": load_theme_catalogue()["space"].spec(),
         "chapter_number": 1,
         "title": "Mia and the Moon",
         "previous_summary": None,
@@ -37,9 +42,8 @@ REQUESTS = {
 
 
 def _rendered_templates(request: StoryRequest) -> str:
-    theme = load_theme_catalogue()[request["theme_id"]]
     return "\n".join(
-        message.text for message in build_story_messages(load_prompt_library(), theme, request)
+        message.text for message in build_story_messages(load_prompt_library(), request)
     )
 
 
@@ -65,8 +69,17 @@ def test_every_placeholder_of_every_template_is_filled(case: str) -> None:
 
 def test_continuation_carries_previous_summary_and_choice() -> None:
     text = _rendered_templates(REQUESTS["continuation with choice"])
-    assert "What happened in chapter 1: Mia found a rocket." in text
-    assert 'the reader chose: "Fly to Mars"' in text
+    assert "The story so far: Mia found a rocket." in text
+    assert 'At the end of chapter 1 the reader chose: "Fly to Mars"' in text
+
+
+def test_child_settings_shape_the_prompt() -> None:
+    text = _rendered_templates(REQUESTS["opening"])
+    assert 'The child loves "rockets", "cats"' in text
+    assert 'ruled out: "spiders"' in text
+    assert "no danger, no suspense" in text
+    assert "reads at a beginner level" in text
+    assert "Length: about 130 words." in text
 
 
 def test_user_text_is_quoted_and_cannot_close_its_quotes() -> None:

@@ -27,8 +27,8 @@ def _usage(message: AIMessageChunk | None) -> TokenUsage | None:
 async def generate(state: StoryState, runtime: Runtime[StoryContext]) -> dict[str, Any]:
     context = runtime.context
     request = state["request"]
-    theme = context.themes[request["theme_id"]]
-    messages = build_story_messages(context.prompts, theme, request)
+    theme = request["theme"]
+    messages = build_story_messages(context.prompts, request)
 
     # Streaming (not ainvoke) so astream_events sees every token as `on_chat_model_stream`.
     full: AIMessageChunk | None = None
@@ -42,7 +42,11 @@ async def generate(state: StoryState, runtime: Runtime[StoryContext]) -> dict[st
     else:
         # Small models do not always follow the format; the theme's own choices keep the
         # reading app's "what next" screen working and are marked as such.
-        question, choices, source = theme.fallback_question, list(theme.fallback_choices), "theme"
+        question, choices, source = (
+            theme["fallback_question"],
+            list(theme["fallback_choices"]),
+            "theme",
+        )
     return {
         "attempt": state.get("attempt", 0) + 1,
         "draft": draft,

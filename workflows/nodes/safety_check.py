@@ -12,4 +12,5 @@ from workflows.state import StoryState
 
 async def safety_check(state: StoryState, runtime: Runtime[StoryContext]) -> dict[str, Any]:
     text = "\n".join([state["story_text"], state["choice_question"], *state["choices"]])
-    return {"safety": runtime.context.safety.assess(text)}
+    blocked = state["request"]["blocked_topics"]
+    return {"safety": runtime.context.safety.assess(text, blocked_topics=blocked)}

@@ -63,8 +63,20 @@ class RuleCheck:
 
     rules: tuple[CategoryRule, ...]
 
-    def find_issues(self, text: str) -> list[SafetyIssue]:
+    def find_issues(self, text: str, blocked_topics: Iterable[str] = ()) -> list[SafetyIssue]:
         issues: list[SafetyIssue] = []
+        topics = [topic.strip() for topic in blocked_topics if topic.strip()]
+        if topics:
+            # A parent's blocked topics weigh as much as the strongest built-in category.
+            for match in _compile_terms(topics).finditer(text):
+                issues.append(
+                    SafetyIssue(
+                        category="blocked_topic",
+                        severity="high",
+                        term=match.group(0),
+                        span=(match.start(), match.end()),
+                    )
+                )
         for rule in self.rules:
             for match in rule.pattern.finditer(text):
                 issues.append(
@@ -88,8 +100,8 @@ class RuleCheck:
         issues.sort(key=lambda issue: issue["span"])
         return issues
 
-    def assess(self, text: str) -> SafetyReport:
-        issues = self.find_issues(text)
+    def assess(self, text: str, blocked_topics: Iterable[str] = ()) -> SafetyReport:
+        issues = self.find_issues(text, blocked_topics)
         score = max(0.0, 1.0 - sum(SEVERITY_PENALTY[issue["severity"]] for issue in issues))
         # Low-severity hits lower the score; anything stronger keeps the chapter from a child.
         approved = score >= APPROVAL_THRESHOLD and all(

@@ -1,0 +1,33 @@
+"""Who is calling: a parent, a child's reading app, or the holder of a stream ticket."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ParentCaller:
+    parent_id: int
+
+
+@dataclass(frozen=True)
+class ChildCaller:
+    """A child's reading app: its own stories, from its allowed themes, and nothing else."""
+
+    child_id: int
+    parent_id: int
+
+
+@dataclass(frozen=True)
+class TicketCaller:
+    """A stream ticket: one child's streams (child_id) or one run's stream (run_id)."""
+
+    parent_id: int
+    child_id: int | None
+    run_id: str | None
+    # Minted by the child's own app: may only start stories from allowed themes.
+    for_child_app: bool
+
+
+Caller = ParentCaller | ChildCaller
+StreamCaller = ParentCaller | ChildCaller | TicketCaller
