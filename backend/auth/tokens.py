@@ -102,7 +102,7 @@ class TokenService:
         kind = payload["typ"]
         if kind not in kinds:
             wanted = " or ".join(kinds)
-            raise TokenError(f"a {kind} token cannot be used here (this needs a {wanted} token)")
+            raise TokenError(f"this is a {kind} token; this needs a {wanted} token")
         return Claims(
             kind=kind,
             parent_id=int(payload["pid"]),

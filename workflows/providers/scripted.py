@@ -20,6 +20,7 @@ _TOKEN = re.compile(r"\s*\S+|\s+")
 _NAME = re.compile(r'named "([^"]{1,60})"')
 _THEME = re.compile(r'Theme: "([^"]{1,80})"')
 _WORDS = re.compile(r"about (\d{2,4}) words")
+_CHOSEN = re.compile(r'the reader chose: "([^"]{1,200})"')
 
 _SENTENCES = (
     "{name} looked up and saw something wonderful.",
@@ -49,8 +50,14 @@ def compose_story(prompt: str) -> str:
     words_match = _WORDS.search(prompt)
     name = name_match.group(1) if name_match else "Sam"
     theme = theme_match.group(1) if theme_match else "adventure"
+    chosen_match = _CHOSEN.search(prompt)
     target_words = int(words_match.group(1)) if words_match else 120
-    paragraphs = [f"Once upon a time, {name} set off on a {theme} journey."]
+    if chosen_match:
+        # A continued chapter starts from the reader's choice, as the prompt asks.
+        opening = f"{name} chose to {chosen_match.group(1).lower()}, and the {theme} went on."
+    else:
+        opening = f"Once upon a time, {name} set off on a {theme} journey."
+    paragraphs = [opening]
     words = len(paragraphs[0].split())
     index = 0
     while words < target_words:
