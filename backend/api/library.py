@@ -42,7 +42,7 @@ async def _chapter_counts(
         .where(Story.series_id.in_(series_ids), visible_stories(caller))
         .group_by(Story.series_id)
     )
-    return {series_id: count for series_id, count in rows.tuples() if series_id is not None}
+    return {series_id: count for series_id, count in rows if series_id is not None}
 
 
 def _series_read(series: Series, chapters: int) -> SeriesRead:

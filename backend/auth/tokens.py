@@ -102,7 +102,8 @@ class TokenService:
         kind = payload["typ"]
         if kind not in kinds:
             wanted = " or ".join(kinds)
-            raise TokenError(f"this is a {kind} token; this needs a {wanted} token")
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise TokenError(f"this is {article} {kind} token; this needs a {wanted} token")
         return Claims(
             kind=kind,
             parent_id=int(payload["pid"]),

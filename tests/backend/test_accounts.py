@@ -95,7 +95,7 @@ async def test_refresh_token_buys_a_new_access_token(anonymous: httpx.AsyncClien
         "/api/v1/auth/refresh", json={"refresh_token": pair["access_token"]}
     )
     assert wrong_kind.status_code == 401
-    assert wrong_kind.json()["detail"] == "this is a access token; this needs a refresh token"
+    assert wrong_kind.json()["detail"] == "this is an access token; this needs a refresh token"
     as_bearer = await anonymous.get(
         "/api/v1/auth/me", headers={"Authorization": f"Bearer {pair['refresh_token']}"}
     )

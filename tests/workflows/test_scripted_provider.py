@@ -49,7 +49,10 @@ def test_tokenize_keeps_every_character() -> None:
 
 
 def test_composed_story_starts_from_the_readers_choice() -> None:
-    prompt = 'named "Zoe". Theme: "Under the Sea". At the end of chapter 1 the reader chose: "Swim to the reef".'
+    prompt = (
+        'named "Zoe". Theme: "Under the Sea". '
+        'At the end of chapter 1 the reader chose: "Swim to the reef".'
+    )
     assert compose_story(prompt).startswith(
         "Zoe chose to swim to the reef, and the Under the Sea went on."
     )
