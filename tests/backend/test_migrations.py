@@ -19,3 +19,9 @@ def test_migrations_create_every_table_and_downgrade_cleanly(tmp_path: Path) -> 
     command.downgrade(alembic_config(url), "base")
     assert set(inspect(engine).get_table_names()) == {"alembic_version"}
     engine.dispose()
+
+
+def test_models_match_the_migrations(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'check.db'}"
+    upgrade_database(url)
+    command.check(alembic_config(url))  # raises when a model change has no migration
