@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.api.deps import ServicesDep, SessionDep
+from backend.api.schemas import MAX_ID, RUN_ID_PATTERN
 from backend.auth.principals import Caller, ChildCaller, ParentCaller, StreamCaller, TicketCaller
 from backend.auth.tokens import TokenError
 from backend.db.models import Child, DeviceToken, Parent, Run, Series, Story
@@ -129,13 +130,13 @@ async def load_child_for(session: AsyncSession, caller: StreamCaller, child_id: 
 
 
 async def child_access(
-    session: SessionDep, caller: CallerDep, child_id: Annotated[int, Path(ge=1)]
+    session: SessionDep, caller: CallerDep, child_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> Child:
     return await load_child_for(session, caller, child_id)
 
 
 async def parent_child_access(
-    session: SessionDep, parent: ParentDep, child_id: Annotated[int, Path(ge=1)]
+    session: SessionDep, parent: ParentDep, child_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> Child:
     return await load_child_for(session, parent, child_id)
 
@@ -149,13 +150,15 @@ async def load_run_for(session: AsyncSession, caller: StreamCaller, run_id: str)
 
 
 async def run_access(
-    session: SessionDep, caller: CallerDep, run_id: Annotated[str, Path(max_length=64)]
+    session: SessionDep, caller: CallerDep, run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)]
 ) -> Run:
     return await load_run_for(session, caller, run_id)
 
 
 async def stream_run_access(
-    session: SessionDep, caller: StreamCallerDep, run_id: Annotated[str, Path(max_length=64)]
+    session: SessionDep,
+    caller: StreamCallerDep,
+    run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)],
 ) -> Run:
     if not isinstance(caller, TicketCaller):
         return await load_run_for(session, caller, run_id)
@@ -169,7 +172,7 @@ async def stream_run_access(
 
 
 async def story_access(
-    session: SessionDep, caller: CallerDep, story_id: Annotated[int, Path(ge=1)]
+    session: SessionDep, caller: CallerDep, story_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> Story:
     story = await session.get(Story, story_id)
     child = await session.get(Child, story.child_id) if story is not None else None
@@ -180,7 +183,7 @@ async def story_access(
 
 
 async def series_access(
-    session: SessionDep, caller: CallerDep, series_id: Annotated[int, Path(ge=1)]
+    session: SessionDep, caller: CallerDep, series_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> Series:
     series = await session.get(Series, series_id)
     child = await session.get(Child, series.child_id) if series is not None else None

@@ -17,6 +17,8 @@ from pydantic import (
 from backend.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from backend.db.models import ReadingLevel, RunStatus, StoryLength
 
+# Ids fit a 32-bit signed integer column on every database.
+MAX_ID = 2**31 - 1
 MIN_CHILD_AGE = 3
 MAX_CHILD_AGE = 12
 
@@ -41,6 +43,8 @@ ThemeTitle = Annotated[
 ThemeDescription = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=10, max_length=300, pattern=_SAFE_TEXT)
 ]
+# Run and device-token ids are hex strings; anything else never reaches the database.
+RUN_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 ThemeId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9_\-]+$")]
 
 T = TypeVar("T")
@@ -110,8 +114,8 @@ class DeviceTokenCreated(DeviceTokenRead):
 class StreamTicketCreate(BaseModel):
     """Exactly one of `child_id` (start or join that child's streams) or `run_id` (join one run)."""
 
-    child_id: int | None = Field(default=None, ge=1)
-    run_id: str | None = Field(default=None, min_length=1, max_length=64)
+    child_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    run_id: str | None = Field(default=None, pattern=RUN_ID_PATTERN)
 
     @model_validator(mode="after")
     def _exactly_one_scope(self) -> Self:
@@ -193,14 +197,18 @@ class StoryParams(BaseModel):
     """What to write: accepted as a JSON body by `POST /runs` and as query parameters by the
     `generate/stream` endpoint."""
 
-    child_id: int = Field(ge=1, description="The child profile the chapter is written for.")
+    child_id: int = Field(
+        ge=1, le=MAX_ID, description="The child profile the chapter is written for."
+    )
     theme: ThemeId | None = Field(
         default=None, description="A theme id from GET /themes; required to start a new series."
     )
     chapter_number: int | None = Field(
         default=None, ge=1, le=100, description="1 starts a new series; N+1 continues one."
     )
-    series_id: int | None = Field(default=None, ge=1, description="The series to continue.")
+    series_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="The series to continue."
+    )
     choice: int | None = Field(
         default=None, ge=1, le=3, description="Record this choice on the previous chapter first."
     )
