@@ -42,11 +42,13 @@ run: $(VENV)/.installed
 	$(BIN)/storystream db upgrade
 	@echo ""
 	@echo "StoryStream is starting on $(URL)  (API docs: $(URL)/docs)"
-	@echo "Stream a first story, with curl:"
-	@echo "  curl -s -X POST $(URL)/api/v1/children -H 'content-type: application/json' -d '{\"name\":\"Mia\",\"age\":6}'"
-	@echo "  curl -N '$(URL)/api/v1/stories/generate/stream?child_id=1&theme=space'"
-	@echo "or with the CLI:"
-	@echo "  $(BIN)/storystream generate --theme space --age 6 --name Mia --server $(URL)"
+	@echo "Stream a first story with curl (sign up, sign in, add a child, stream):"
+	@echo "  curl -s $(URL)/api/v1/auth/register -H 'content-type: application/json' -d '{\"email\":\"me@example.com\",\"password\":\"a long password\"}'"
+	@echo "  TOKEN=\$$(curl -s $(URL)/api/v1/auth/login -H 'content-type: application/json' -d '{\"email\":\"me@example.com\",\"password\":\"a long password\"}' | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
+	@echo "  curl -s $(URL)/api/v1/children -H \"authorization: Bearer \$$TOKEN\" -H 'content-type: application/json' -d '{\"name\":\"Mia\",\"age\":6}'"
+	@echo "  curl -N '$(URL)/api/v1/stories/generate/stream?child_id=1&theme=space' -H \"authorization: Bearer \$$TOKEN\""
+	@echo "or with the CLI, against this server:"
+	@echo "  $(BIN)/storystream generate --theme space --age 6 --name Mia --server $(URL) --email me@example.com --password 'a long password'"
 	@echo ""
 	$(BIN)/storystream serve --host $(HOST) --port $(PORT)
 

@@ -47,3 +47,16 @@ def test_scripted_provider_is_refused_in_production(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("STORYSTREAM_LLM_PROVIDER", "scripted")
     with pytest.raises(SettingsError, match="STORYSTREAM_LLM_PROVIDER=scripted"):
         load_settings()
+
+
+def test_production_refuses_to_start_without_a_real_jwt_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STORYSTREAM_ENV", "production")
+    with pytest.raises(SettingsError, match="STORYSTREAM_JWT_SECRET must be set"):
+        load_settings()
+    monkeypatch.setenv("STORYSTREAM_JWT_SECRET", "short")
+    with pytest.raises(SettingsError, match="STORYSTREAM_JWT_SECRET"):
+        load_settings()
+    monkeypatch.setenv("STORYSTREAM_JWT_SECRET", "s" * 40)
+    assert load_settings().signing_key == "s" * 40
