@@ -61,6 +61,7 @@ def provider_config(settings: Settings) -> ProviderConfig:
         local_threads=settings.local_threads,
         local_context_tokens=settings.local_context_tokens,
         scripted_text=settings.scripted_text,
+        scripted_retry_text=settings.scripted_retry_text,
         scripted_tokens_per_second=settings.scripted_tokens_per_second,
         scripted_fail_at_token=settings.scripted_fail_at_token,
     )
@@ -108,6 +109,7 @@ def create_app(
                 idle_seconds=settings.idle_timeout_seconds,
                 total_seconds=settings.run_timeout_seconds,
             ),
+            max_attempts=settings.safety_max_attempts,
         )
         runs = RunManager(environment, provider=config.name, model=config.model_label)
         app.state.services = Services(

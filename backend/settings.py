@@ -47,11 +47,14 @@ class Settings(BaseSettings):
     scripted_tokens_per_second: float = Field(default=0.0, ge=0.0)
     scripted_fail_at_token: int | None = Field(default=None, ge=1)
     scripted_text: str | None = None
+    scripted_retry_text: str | None = None
 
     jwt_secret: SecretStr | None = None
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     stream_ticket_seconds: int = Field(default=300, ge=10, le=900)
+
+    safety_max_attempts: int = Field(default=2, ge=1, le=5)
 
     ping_seconds: float = 15.0
     first_token_timeout_seconds: float = 120.0

@@ -41,6 +41,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "latest.json"
 HOST = "127.0.0.1"
 CHILD = {"name": "Mia", "age": 7}
+PARENT = {"email": "bench@example.com", "password": "a bench password"}
 THEME = "space"
 SERVICE_STREAM_PATH = "/api/v1/stories/generate/stream"
 # Ends every scripted answer: the parser turns it into the question and choices, never content.
@@ -75,6 +76,9 @@ class BenchConfig:
     floor_port: int
     timeout: float
     output: Path
+    model_rate: float = 20.0
+    latency_words: int = 60
+    latency_stories: int = 3
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,18 @@ class StreamSample:
     first_event_s: float
     first_content_s: float
     total_s: float
+    content_times_s: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class GateLatency:
+    """What the sentence gate costs a reader at a realistic model speed."""
+
+    tokens_per_second: float
+    stories: int
+    first_visible_ms_gated: float
+    first_visible_ms_ungated: float
+    added_delay_per_token_ms: float
 
 
 @dataclass(frozen=True)
@@ -168,13 +184,16 @@ def clean_environment(extra: Mapping[str, str]) -> dict[str, str]:
     return {**base, **extra}
 
 
-def service_environment(scripted_text: str, workdir: Path) -> dict[str, str]:
-    """Settings for the service: scripted provider, no delay, a fresh SQLite database."""
+def service_environment(
+    scripted_text: str, workdir: Path, tokens_per_second: float = 0.0
+) -> dict[str, str]:
+    """Settings for the service: scripted provider at a set speed, a fresh SQLite database."""
+    database = workdir / f"bench-{tokens_per_second:g}.db"
     return clean_environment(
         {
             "STORYSTREAM_LLM_PROVIDER": "scripted",
-            "STORYSTREAM_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
-            "STORYSTREAM_SCRIPTED_TOKENS_PER_SECOND": "0",
+            "STORYSTREAM_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+            "STORYSTREAM_SCRIPTED_TOKENS_PER_SECOND": f"{tokens_per_second:g}",
             "STORYSTREAM_SCRIPTED_TEXT": scripted_text,
         }
     )
@@ -293,6 +312,7 @@ def process_cpu_seconds(pid: int) -> float:
 async def stream_once(client: httpx.AsyncClient, target: StreamTarget) -> StreamSample:
     """Read one SSE stream to its end, timing the first event and the first content event."""
     chunks: list[str] = []
+    content_times: list[float] = []
     first_event: float | None = None
     first_content: float | None = None
     completed = False
@@ -308,6 +328,7 @@ async def stream_once(client: httpx.AsyncClient, target: StreamTarget) -> Stream
             if event.event == "content":
                 first_content = elapsed if first_content is None else first_content
                 chunks.append(json.loads(event.data)["chunk"])
+                content_times.append(elapsed)
             elif event.event == "error":
                 raise BenchError(f"{target} streamed an error event: {event.data[:300]}")
             elif event.event == "complete":
@@ -315,7 +336,9 @@ async def stream_once(client: httpx.AsyncClient, target: StreamTarget) -> Stream
     total = time.perf_counter() - started
     if not completed or first_event is None or first_content is None:
         raise BenchError(f"{target} ended without content and a complete event")
-    return StreamSample("".join(chunks), len(chunks), first_event, first_content, total)
+    return StreamSample(
+        "".join(chunks), len(chunks), first_event, first_content, total, tuple(content_times)
+    )
 
 
 async def bounded_stream(
@@ -353,7 +376,12 @@ def new_client(server: Server, timeout: float) -> httpx.AsyncClient:
 
 
 async def create_child(client: httpx.AsyncClient) -> int:
-    """Create the child profile the service writes stories for, returning its id."""
+    """Sign in as the bench's parent and create the child the stories are for; returns its id."""
+    await client.post("/api/v1/auth/register", json=PARENT)  # 409 when it already exists
+    login = await client.post("/api/v1/auth/login", json=PARENT)
+    if login.status_code != 200:
+        raise BenchError(f"signing in answered {login.status_code}: {login.text[:300]}")
+    client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
     response = await client.post("/api/v1/children", json=CHILD)
     if response.status_code != 201:
         raise BenchError(f"creating a child answered {response.status_code}: {response.text[:300]}")
@@ -361,12 +389,42 @@ async def create_child(client: httpx.AsyncClient) -> int:
     return child_id
 
 
-async def measure_service(server: Server, config: BenchConfig) -> Measurement:
-    """Measure StoryStream's story stream for a freshly created child."""
+def _story_target(child_id: int, gate: str) -> StreamTarget:
+    return StreamTarget(SERVICE_STREAM_PATH, {"child_id": child_id, "theme": THEME, "gate": gate})
+
+
+async def measure_service(server: Server, config: BenchConfig) -> tuple[Measurement, Measurement]:
+    """Measure StoryStream's story stream with the sentence gate (what children get), then
+    without it (a parent's preview)."""
     async with new_client(server, config.timeout) as client:
         child_id = await create_child(client)
-        target = StreamTarget(SERVICE_STREAM_PATH, {"child_id": child_id, "theme": THEME})
-        return await measure(client, server.pid, target, config)
+        gated = await measure(client, server.pid, _story_target(child_id, "sentence"), config)
+        ungated = await measure(client, server.pid, _story_target(child_id, "none"), config)
+        return gated, ungated
+
+
+async def measure_gate_latency(server: Server, config: BenchConfig) -> GateLatency:
+    """At a realistic model speed, when does each token become visible, gated or not?"""
+    async with new_client(server, config.timeout * 4) as client:
+        child_id = await create_child(client)
+        pairs = []
+        for _ in range(config.latency_stories):
+            gated = await stream_once(client, _story_target(child_id, "sentence"))
+            ungated = await stream_once(client, _story_target(child_id, "none"))
+            pairs.append((gated, ungated))
+    delays = [
+        statistics.mean(
+            g - u for g, u in zip(gated.content_times_s, ungated.content_times_s, strict=True)
+        )
+        for gated, ungated in pairs
+    ]
+    return GateLatency(
+        tokens_per_second=config.model_rate,
+        stories=len(pairs),
+        first_visible_ms_gated=statistics.median(g.first_content_s for g, _ in pairs) * 1e3,
+        first_visible_ms_ungated=statistics.median(u.first_content_s for _, u in pairs) * 1e3,
+        added_delay_per_token_ms=statistics.median(delays) * 1e3,
+    )
 
 
 async def measure_floor(server: Server, config: BenchConfig) -> Measurement:
@@ -402,7 +460,12 @@ def ratio(service: float, floor: float) -> float | None:
 
 
 def build_report(
-    config: BenchConfig, chunks: Sequence[str], service: TargetResult, floor: TargetResult
+    config: BenchConfig,
+    chunks: Sequence[str],
+    service: TargetResult,
+    ungated: TargetResult,
+    floor: TargetResult,
+    gate: GateLatency,
 ) -> dict[str, Any]:
     """The JSON document of one run: parameters, machine, both results and their ratios."""
     return {
@@ -425,7 +488,16 @@ def build_report(
             "cpu_time_source": cpu_time_source(),
         },
         "service": asdict(service),
+        "service_ungated": asdict(ungated),
         "floor": asdict(floor),
+        "gate": {
+            "server_cpu_us_per_token_gated": service.server_cpu_us_per_token,
+            "server_cpu_us_per_token_ungated": ungated.server_cpu_us_per_token,
+            "server_cpu_ratio_gated_over_ungated": ratio(
+                service.server_cpu_us_per_token, ungated.server_cpu_us_per_token
+            ),
+            "at_model_speed": asdict(gate),
+        },
         "ratios_service_over_floor": {
             "server_cpu_us_per_token": ratio(
                 service.server_cpu_us_per_token, floor.server_cpu_us_per_token
@@ -458,26 +530,37 @@ ROWS = (
 def format_table(report: Mapping[str, Any]) -> str:
     """The printed summary: one row per figure, service and floor side by side, and the ratio."""
     params, machine = report["parameters"], report["machine"]
-    service, floor = report["service"], report["floor"]
+    service, ungated, floor = report["service"], report["service_ungated"], report["floor"]
     ratios = report["ratios_service_over_floor"]
+    gate = report["gate"]["at_model_speed"]
     warmups = params["warmup"]
     lines = [
         f"StoryStream stream benchmark: {params['stories']} stories x "
         f"{params['tokens_per_story']} tokens after {warmups} warm-up{'s' * (warmups != 1)}, "
         f"scripted provider, Python {machine['python']}, {machine['cpu_count']} CPUs",
         "",
-        f"{'':36}{'service':>12}{'floor':>12}{'service/floor':>16}",
+        "service: sentence-gated, as children get it; ungated: a parent's preview (gate=none)",
+        "",
+        f"{'':36}{'service':>12}{'ungated':>12}{'floor':>12}{'service/floor':>16}",
     ]
     for label, key, number in ROWS:
         factor = ratios.get(key)
         shown = f"{factor:.2f}x" if factor is not None else "n/a"
         lines.append(
-            f"{label:36}{number.format(service[key]):>12}{number.format(floor[key]):>12}{shown:>16}"
+            f"{label:36}{number.format(service[key]):>12}{number.format(ungated[key]):>12}"
+            f"{number.format(floor[key]):>12}{shown:>16}"
         )
     lines += [
         "",
         f"server CPU measured: service {service['server_cpu_seconds'] * 1e3:.1f} ms, "
         f"floor {floor['server_cpu_seconds'] * 1e3:.1f} ms ({machine['cpu_time_source']})",
+        "",
+        f"sentence gate at {gate['tokens_per_second']:g} model tokens/s "
+        f"({gate['stories']} stories each way):",
+        f"  first visible token: {gate['first_visible_ms_gated']:.0f} ms gated, "
+        f"{gate['first_visible_ms_ungated']:.0f} ms ungated",
+        f"  added delay per token (held until its sentence ends): "
+        f"{gate['added_delay_per_token_ms']:.0f} ms",
     ]
     return "\n".join(lines)
 
@@ -505,8 +588,19 @@ def run(config: BenchConfig) -> dict[str, Any]:
             workdir / "service.log",
             config.timeout,
         ) as server:
-            print(f"streaming {config.warmup} + {config.stories} stories", file=sys.stderr)
-            service = asyncio.run(measure_service(server, config))
+            print(f"streaming 2 x ({config.warmup} + {config.stories}) stories", file=sys.stderr)
+            service, ungated = asyncio.run(measure_service(server, config))
+        short_body = story_body(config.latency_words)
+        with running_server(
+            "service at model speed",
+            ["backend.main:app"],
+            service_environment(short_body + QUESTION_BLOCK, workdir, config.model_rate),
+            0,
+            workdir / "service-paced.log",
+            config.timeout,
+        ) as server:
+            print(f"streaming 2 x {config.latency_stories} paced stories", file=sys.stderr)
+            gate = asyncio.run(measure_gate_latency(server, config))
         chunks_file = workdir / "floor-chunks.json"
         chunks_file.write_text(json.dumps(chunks), "utf-8")
         with running_server(
@@ -519,7 +613,14 @@ def run(config: BenchConfig) -> dict[str, Any]:
         ) as server:
             print(f"streaming {config.warmup} + {config.stories} stories", file=sys.stderr)
             floor = asyncio.run(measure_floor(server, config))
-    return build_report(config, chunks, summarise(service, body), summarise(floor, body))
+    return build_report(
+        config,
+        chunks,
+        summarise(service, body),
+        summarise(ungated, body),
+        summarise(floor, body),
+        gate,
+    )
 
 
 def positive_int(text: str) -> int:
@@ -559,10 +660,11 @@ def build_parser() -> argparse.ArgumentParser:
             "streams one at a time. Prints a table and writes the figures as JSON."
         ),
         epilog=(
-            "Server CPU is the server process's user+system time from /proc (Linux), read "
-            "after the warm-ups and after the measured streams, divided by the content events "
-            "received; its resolution is one clock tick (usually 10 ms) per run. The figures "
-            "depend on the machine and on what else runs on it; nothing is asserted."
+            "Server CPU is the server process's CPU clock (Linux), read after the warm-ups and "
+            "after the measured streams, divided by the content events received. The service "
+            "is measured sentence-gated (what children get) and ungated (gate=none, a parent's "
+            "preview); a third, paced server measures the gate's latency at --model-rate. The "
+            "figures depend on the machine and on what else runs on it; nothing is asserted."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -601,6 +703,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="limit for each server start and for each stream",
     )
     parser.add_argument(
+        "--model-rate",
+        type=positive_float,
+        default=20.0,
+        metavar="TOKENS_PER_S",
+        help="model speed for the sentence-gate latency measurement",
+    )
+    parser.add_argument(
+        "--latency-words",
+        type=positive_int,
+        default=60,
+        metavar="N",
+        help="story length for the sentence-gate latency measurement",
+    )
+    parser.add_argument(
+        "--latency-stories",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help="paced stories streamed each way (gated, ungated) for the latency measurement",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=DEFAULT_OUTPUT,
@@ -621,6 +744,9 @@ def parse_config(argv: Sequence[str] | None = None) -> BenchConfig:
         floor_port=args.floor_port,
         timeout=args.timeout,
         output=args.output,
+        model_rate=args.model_rate,
+        latency_words=args.latency_words,
+        latency_stories=args.latency_stories,
     )
 
 

@@ -19,9 +19,17 @@ NODE_NAMES = ("generate", "safety_check", "metrics")
 StoryGraph = CompiledStateGraph[StoryState, StoryContext, StoryState, StoryState]
 
 
-def route_after_safety(state: StoryState) -> Literal["metrics", "__end__"]:
-    """A rejected chapter is not measured; the run reports the rejection instead."""
-    return "metrics" if state["safety"]["approved"] else "__end__"
+DEFAULT_MAX_ATTEMPTS = 2
+
+
+def route_after_safety(state: StoryState) -> Literal["metrics", "generate", "__end__"]:
+    """An approved chapter is measured; a rejected one is written again while attempts remain,
+    then the run reports the rejection."""
+    if state["safety"]["approved"]:
+        return "metrics"
+    if state["attempt"] < state.get("max_attempts", DEFAULT_MAX_ATTEMPTS):
+        return "generate"
+    return "__end__"
 
 
 def build_graph() -> StoryGraph:
@@ -36,8 +44,8 @@ def build_graph() -> StoryGraph:
     return builder.compile(name=GRAPH_NAME)
 
 
-def initial_state(request: StoryRequest) -> StoryState:
-    return StoryState(request=request, attempt=0)
+def initial_state(request: StoryRequest, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> StoryState:
+    return StoryState(request=request, attempt=0, max_attempts=max_attempts)
 
 
 graph = build_graph()

@@ -27,6 +27,9 @@ class StoryRequest(TypedDict):
     allow_mild_peril: bool
     story_length: Literal["short", "medium", "long"]
     theme: ThemeSpec
+    # "sentence": tokens reach the client only after their sentence passed the fast checks;
+    # "none": a parent's preview, raw tokens.
+    gate: Literal["sentence", "none"]
     chapter_number: int
     title: str
     previous_summary: str | None
@@ -49,7 +52,12 @@ class SafetyReport(TypedDict):
 class StoryMetrics(TypedDict):
     word_count: int
     estimated_reading_time: float
-    readability_grade: float
+    readability_grade: float  # Flesch-Kincaid
+    reading_ease: float  # Flesch, 0-100, higher is easier
+    spache_grade: float | None  # for the youngest readers
+    target_grade_min: float
+    target_grade_max: float
+    fits_reader: bool
     vocabulary_level: Literal["beginner", "intermediate", "advanced"]
     educational_elements: list[str]
 
@@ -60,11 +68,20 @@ class TokenUsage(TypedDict):
     total_tokens: int
 
 
+class BlockedSentence(TypedDict):
+    sentence: str
+    issues: list[SafetyIssue]
+
+
 class StoryState(TypedDict, total=False):
     request: StoryRequest
+    max_attempts: int
     attempt: int
     draft: str
+    # The whole body of the draft, and the part of it the client was shown.
     story_text: str
+    shown_text: str
+    blocked: BlockedSentence | None
     choice_question: str
     choices: list[str]
     choices_source: Literal["model", "theme"]

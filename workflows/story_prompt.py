@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from workflows.metrics import target_word_count
+from workflows.metrics import target_grade_band, target_word_count
 from workflows.prompts import PromptLibrary
-from workflows.state import StoryRequest
+from workflows.state import SafetyIssue, StoryRequest
 
 _GUIDANCE = {
     "beginner": (
@@ -71,13 +71,25 @@ def continuation_text(prompts: PromptLibrary, request: StoryRequest) -> str:
     )
 
 
-def build_story_messages(prompts: PromptLibrary, request: StoryRequest) -> list[BaseMessage]:
+def retry_note(prompts: PromptLibrary, earlier_issues: Sequence[SafetyIssue]) -> str:
+    if not earlier_issues:
+        return ""
+    categories = sorted({issue["category"].replace("_", " ") for issue in earlier_issues})
+    return prompts.render("story_retry", problems=", ".join(categories))
+
+
+def build_story_messages(
+    prompts: PromptLibrary, request: StoryRequest, earlier_issues: Sequence[SafetyIssue] = ()
+) -> list[BaseMessage]:
     theme = request["theme"]
+    band = target_grade_band(request["child_age"], request["reading_level"])
     system = prompts.render(
         "story_system",
         child_age=request["child_age"],
         reading_level=request["reading_level"],
         reading_guidance=reading_guidance(request["reading_level"]),
+        grade_min=band[0],
+        grade_max=band[1],
         peril_rule=peril_rule(request["allow_mild_peril"]),
         blocked_topics_rule=blocked_topics_rule(request["blocked_topics"]),
     )
@@ -92,5 +104,6 @@ def build_story_messages(prompts: PromptLibrary, request: StoryRequest) -> list[
         interests_line=interests_line(request["interests"]),
         target_words=target_word_count(request["child_age"], request["story_length"]),
         continuation=continuation_text(prompts, request),
+        retry_note=retry_note(prompts, earlier_issues),
     )
     return [SystemMessage(content=system), HumanMessage(content=user)]

@@ -156,6 +156,10 @@ async def plan_chapter(
     if isinstance(caller, TicketCaller) and caller.run_id is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "a ticket for one run cannot start a story")
     child = await load_child_for(session, caller, params.child_id)
+    if params.gate == "none" and acts_for_child_app(caller):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "only a parent may preview a story without the safety gate"
+        )
     series = await _series_to_continue(session, child, params)
     theme_id = series.theme if series is not None else params.theme
     if theme_id is None:
@@ -201,6 +205,7 @@ async def plan_chapter(
         allow_mild_peril=child.allow_mild_peril,
         story_length=child.story_length,  # type: ignore[typeddict-item]
         theme=theme,
+        gate=params.gate,
         chapter_number=chapter_number,
         title=title,
         previous_summary=summary,

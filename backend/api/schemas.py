@@ -215,6 +215,11 @@ class StoryParams(BaseModel):
     title: Title | None = Field(
         default=None, description="Title of a new series; defaults to one made from the theme."
     )
+    gate: Literal["sentence", "none"] = Field(
+        default="sentence",
+        description="'sentence': text arrives sentence by sentence, each checked first. "
+        "'none': raw tokens, for a parent's preview only.",
+    )
 
 
 class RunCreated(BaseModel):

@@ -67,6 +67,11 @@ class MetadataEvent(_Event):
     estimated_reading_time: float
     vocabulary_level: str
     readability_grade: float
+    reading_ease: float
+    spache_grade: float | None
+    target_grade_min: float
+    target_grade_max: float
+    fits_reader: bool
     word_count: int
     educational_elements: list[str]
 

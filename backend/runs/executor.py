@@ -38,7 +38,7 @@ from backend.runs.failures import (
 from backend.runs.log import RunEventLog
 from backend.runs.mapper import EventMapper
 from workflows.context import StoryContext
-from workflows.graph import StoryGraph, initial_state
+from workflows.graph import DEFAULT_MAX_ATTEMPTS, StoryGraph, initial_state
 from workflows.state import StoryRequest, StoryState
 from workflows.summary import summarize_chapter
 
@@ -77,6 +77,7 @@ class RunEnvironment:
     graph: StoryGraph
     context: StoryContext
     timeouts: RunTimeouts
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
     clock: Callable[[], float] = field(default=time.monotonic)
 
 
@@ -110,7 +111,7 @@ async def execute_run(spec: RunSpec, env: RunEnvironment, control: RunControl) -
 async def _stream_workflow(spec: RunSpec, env: RunEnvironment, progress: _Progress) -> StoryState:
     mapper = EventMapper(spec.run_id)
     events: AsyncIterator[StreamEvent] = env.graph.astream_events(
-        initial_state(spec.request), context=env.context, version="v2"
+        initial_state(spec.request, env.max_attempts), context=env.context, version="v2"
     )
     async with aclosing(events) as stream:  # type: ignore[type-var]
         while True:
@@ -127,7 +128,8 @@ async def _stream_workflow(spec: RunSpec, env: RunEnvironment, progress: _Progre
                 await _publish(env, spec.run_id, wire_event, progress)
             if mapper.tokens_seen != tokens_before:
                 progress.last_token_at = env.clock()
-            if phase_before == "queued" and mapper.phase != "queued":
+            if mapper.phase == "waiting_for_first_token" and phase_before != mapper.phase:
+                # Out of the queue, or a fresh draft: the first-token clock starts again.
                 progress.waiting_since = env.clock()
     if mapper.final_state is None:
         raise RunFailure("the story workflow ended without a result")
@@ -166,6 +168,8 @@ async def _publish(env: RunEnvironment, run_id: str, event: WireEvent, progress:
         if progress.first_token_at is None:
             progress.first_token_at = env.clock()
         progress.streamed.append(event.chunk)
+    elif event.type == "reset":
+        progress.streamed.clear()
     await env.event_log.append(run_id, event)
 
 
@@ -183,7 +187,9 @@ async def _finish(
         time_to_first_token_ms=_elapsed_ms(progress.started, progress.first_token_at),
         total_ms=_elapsed_ms(progress.started, env.clock()) or 0,
     )
-    content = "".join(progress.streamed)
+    rejected = not safety["approved"]
+    # What the child saw is what is kept; a rejected draft is kept whole, for the parent.
+    content = state["story_text"] if rejected else "".join(progress.streamed)
     story = Story(
         run_id=spec.run_id,
         child_id=spec.child_id,
@@ -205,7 +211,6 @@ async def _finish(
         estimated_reading_time=metrics["estimated_reading_time"] if metrics else None,
         educational_elements=list(metrics["educational_elements"]) if metrics else None,
     )
-    rejected = not safety["approved"]
     try:
         async with env.sessions() as session, session.begin():
             series = await _series_for(session, spec)

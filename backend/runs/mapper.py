@@ -2,14 +2,16 @@
 
 Pure: no I/O, no clock. One `EventMapper` per run; feed it every event in order.
 
-    on_chain_start  (graph)          -> node workflow started (with run_id)
-    on_chain_start  (node)           -> node <name> started
-    on_custom_event (queued)         -> node generate queued, with the place in the queue
-    on_chat_model_stream (generate)  -> content, one per token, story body only
-    on_chain_end    (generate)       -> held body text released, node generate completed
-    on_chain_end    (safety_check)   -> safety, node safety_check completed
-    on_chain_end    (metrics)        -> metadata, node metrics completed
-    on_chain_end    (graph)          -> node workflow completed; final state kept for the run
+    on_chain_start  (graph)            -> node workflow started (with run_id)
+    on_chain_start  (node)             -> node <name> started
+    on_chain_start  (generate, again)  -> node generate retrying, then reset
+    on_custom_event (queued)           -> node generate queued, with the place in the queue
+    on_custom_event (visible token)    -> content: a token the sentence gate released
+    on_chat_model_stream (generate)    -> nothing shown; counted for the run's timeouts
+    on_chain_end    (safety_check)     -> safety, node safety_check completed
+    on_chain_end    (metrics)          -> metadata, node metrics completed
+    on_chain_end    (other node)       -> node <name> completed
+    on_chain_end    (graph)            -> node workflow completed; final state kept for the run
 """
 
 from __future__ import annotations
@@ -24,20 +26,23 @@ from backend.runs.events import (
     MetadataEvent,
     NodeEvent,
     NodeName,
+    NodeStatus,
+    ResetEvent,
     SafetyEvent,
     SafetyIssueOut,
     WireEvent,
 )
 from workflows.graph import GRAPH_NAME, NODE_NAMES
+from workflows.nodes.generate import VISIBLE_TOKEN_EVENT
 from workflows.providers.local import DEQUEUED_EVENT, QUEUED_EVENT
 from workflows.state import StoryState
-from workflows.story_format import StoryBodySplitter
 
 # Progress (0-100) reported at each node boundary.
 PROGRESS: Mapping[tuple[str, str], int] = {
     ("workflow", "started"): 0,
     ("generate", "queued"): 2,
     ("generate", "started"): 5,
+    ("generate", "retrying"): 5,
     ("generate", "completed"): 70,
     ("safety_check", "started"): 75,
     ("safety_check", "completed"): 85,
@@ -47,6 +52,7 @@ PROGRESS: Mapping[tuple[str, str], int] = {
 }
 
 Phase = Literal["queued", "waiting_for_first_token", "generating", "checking", "finished"]
+DEFAULT_REJECTION = "the draft did not pass the safety check"
 
 
 class EventMapper:
@@ -56,20 +62,21 @@ class EventMapper:
         self.tokens_seen = 0
         self.phase: Phase = "waiting_for_first_token"
         self.final_state: StoryState | None = None
-        self._splitter = StoryBodySplitter()
+        self._last_rejection = DEFAULT_REJECTION
 
     def map(self, event: StreamEvent) -> list[WireEvent]:
         kind = event["event"]
         name = event.get("name", "")
         if not event.get("parent_ids") and name == GRAPH_NAME:
             return self._graph_event(kind, event)
+        if kind == "on_custom_event":
+            return self._custom(name, event["data"])
         node = _node_of(event)
         if node is None:
             return []
         if kind == "on_chat_model_stream" and node == "generate":
-            return self._token(event)
-        if kind == "on_custom_event":
-            return self._custom(name, event["data"])
+            self._count_model_token(event)
+            return []
         if name != node:
             # Runnables inside a node (the chat model, a router) have their own start/end.
             return []
@@ -91,15 +98,22 @@ class EventMapper:
         return []
 
     def _node_started(self, node: NodeName) -> list[WireEvent]:
-        if node == "generate":
-            self.attempt += 1
-            self._splitter = StoryBodySplitter()
-            self.phase = "waiting_for_first_token" if self.tokens_seen == 0 else "generating"
-        else:
+        if node != "generate":
             self.phase = "checking"
-        return [_node(node, "started")]
+            return [_node(node, "started")]
+        self.attempt += 1
+        self.phase = "waiting_for_first_token"
+        if self.attempt == 1:
+            return [_node(node, "started")]
+        # The client clears what it showed of the rejected draft before the new one arrives.
+        return [
+            _node(node, "retrying"),
+            ResetEvent(reason=self._last_rejection, attempt=self.attempt),
+        ]
 
     def _custom(self, name: str, data: Any) -> list[WireEvent]:
+        if name == VISIBLE_TOKEN_EVENT:
+            return [ContentEvent(chunk=data["text"], attempt=self.attempt)]
         if name == QUEUED_EVENT:
             self.phase = "queued"
             return [_node("generate", "queued", position=data["position"])]
@@ -107,26 +121,23 @@ class EventMapper:
             self.phase = "waiting_for_first_token"
         return []
 
-    def _token(self, event: StreamEvent) -> list[WireEvent]:
+    def _count_model_token(self, event: StreamEvent) -> None:
+        # Raw model tokens are not shown (the gate decides); they prove the model is alive.
         chunk = event["data"].get("chunk")
         text = getattr(chunk, "content", "")
-        if not isinstance(text, str) or not text:
-            return []
-        self.tokens_seen += 1
-        self.phase = "generating"
-        return [
-            ContentEvent(chunk=piece, attempt=self.attempt) for piece in self._splitter.feed(text)
-        ]
+        if isinstance(text, str) and text:
+            self.tokens_seen += 1
+            self.phase = "generating"
 
     def _node_completed(self, node: NodeName, output: Any) -> list[WireEvent]:
         events: list[WireEvent] = []
         if node == "generate":
-            events.extend(
-                ContentEvent(chunk=piece, attempt=self.attempt) for piece in self._splitter.finish()
-            )
             self.phase = "checking"
         elif node == "safety_check" and isinstance(output, dict) and "safety" in output:
             report = output["safety"]
+            if not report["approved"]:
+                categories = sorted({issue["category"] for issue in report["issues"]})
+                self._last_rejection = f"{DEFAULT_REJECTION} ({', '.join(categories)})"
             events.append(
                 SafetyEvent(
                     approved=report["approved"],
@@ -148,7 +159,5 @@ def _node_of(event: StreamEvent) -> NodeName | None:
     return None
 
 
-def _node(
-    node: NodeName, status: Literal["queued", "started", "completed"], **extra: Any
-) -> NodeEvent:
+def _node(node: NodeName, status: NodeStatus, **extra: Any) -> NodeEvent:
     return NodeEvent(node=node, status=status, progress=PROGRESS[(node, status)], **extra)

@@ -64,23 +64,31 @@ APPROVED_OUTLINE = [
     "node:metrics:completed:95",
     "node:workflow:completed:100",
 ]
+# The gate holds the unsafe first sentence back, so nothing is shown; the draft is rewritten
+# once (two attempts), then the run reports the rejection.
 REJECTED_OUTLINE = [
     "node:workflow:started:0",
     "node:generate:started:5",
-    "content",
+    "node:generate:completed:70",
+    "node:safety_check:started:75",
+    "safety:rejected",
+    "node:safety_check:completed:85",
+    "node:generate:retrying:5",
+    "reset",
     "node:generate:completed:70",
     "node:safety_check:started:75",
     "safety:rejected",
     "node:safety_check:completed:85",
     "node:workflow:completed:100",
 ]
-FAILED_OUTLINE = ["node:workflow:started:0", "node:generate:started:5", "content"]
+# The model fails before its first sentence ends: nothing was released.
+FAILED_OUTLINE = ["node:workflow:started:0", "node:generate:started:5"]
 
 TABLE = [
     ("approved_story", APPROVED_OUTLINE, STORY_BODY, "finished"),
-    ("rejected_story", REJECTED_OUTLINE, "The pirate pulled out a gun.", "finished"),
+    ("rejected_story", REJECTED_OUTLINE, "", "finished"),
     ("story_without_choices", APPROVED_OUTLINE, "Mia slept.\n\nThe end.", "finished"),
-    ("model_fails_at_token_4", FAILED_OUTLINE, "Mia found a", "generating"),
+    ("model_fails_at_token_4", FAILED_OUTLINE, "", "generating"),
 ]
 
 

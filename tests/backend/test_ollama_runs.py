@@ -171,7 +171,7 @@ class _StallingStream(httpx.AsyncByteStream):
     """Sends two tokens, then keeps the connection open without another byte."""
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield ndjson(ollama_chat_lines(["Once", " upon"])[:2])
+        yield ndjson(ollama_chat_lines(["Once", " upon"])[:2])  # no sentence end yet
         await asyncio.Event().wait()
 
 
@@ -180,7 +180,8 @@ async def test_stalled_backend_is_caught_by_the_idle_timeout(
 ) -> None:
     ollama.post("/api/chat").respond(200, stream=_StallingStream())
     frames = await _stream_story(client)
-    assert streamed_text(frames) == "Once upon"
+    # The gate was still waiting for the end of the first sentence: nothing was shown.
+    assert streamed_text(frames) == ""
     assert frames[-1].data["error_code"] == "TIMEOUT"
     assert "went silent for 0.5 s" in frames[-1].data["message"]
     run = await wait_for_run(client, frames[0].data["run_id"], {"failed"})

@@ -30,6 +30,7 @@ REQUEST = StoryRequest(
     allow_mild_peril=False,
     story_length="medium",
     theme=load_theme_catalogue()["space"].spec(),
+    gate="sentence",
     chapter_number=1,
     title="Mia and the Key",
     previous_summary=None,

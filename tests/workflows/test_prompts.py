@@ -6,7 +6,7 @@ from typing import cast
 import pytest
 
 from workflows.prompts import PromptError, load_prompt_library
-from workflows.state import StoryRequest
+from workflows.state import SafetyIssue, StoryRequest
 from workflows.story_prompt import build_story_messages
 from workflows.themes import load_theme_catalogue
 
@@ -23,6 +23,7 @@ def _request(**overrides: object) -> StoryRequest:
         "allow_mild_peril": False,
         "story_length": "short",
         "theme": load_theme_catalogue()["space"].spec(),
+        "gate": "sentence",
         "chapter_number": 1,
         "title": "Mia and the Moon",
         "previous_summary": None,
@@ -41,17 +42,21 @@ REQUESTS = {
 }
 
 
-def _rendered_templates(request: StoryRequest) -> str:
-    return "\n".join(
-        message.text for message in build_story_messages(load_prompt_library(), request)
-    )
+def _rendered_templates(
+    request: StoryRequest, earlier_issues: list[SafetyIssue] | None = None
+) -> str:
+    messages = build_story_messages(load_prompt_library(), request, earlier_issues or [])
+    return "\n".join(message.text for message in messages)
+
+
+EARLIER_ISSUES = [SafetyIssue(category="weapons", severity="high", term="gun", span=(20, 23))]
 
 
 def test_every_template_is_used_by_some_request() -> None:
     library = load_prompt_library()
     used = set()
     for request in REQUESTS.values():
-        text = _rendered_templates(request)
+        text = _rendered_templates(request, EARLIER_ISSUES)
         for name, template in library.templates.items():
             first_line = template.text.splitlines()[0].split("{")[0].strip()
             if first_line and first_line in text:
@@ -71,6 +76,13 @@ def test_continuation_carries_previous_summary_and_choice() -> None:
     text = _rendered_templates(REQUESTS["continuation with choice"])
     assert "The story so far: Mia found a rocket." in text
     assert 'At the end of chapter 1 the reader chose: "Fly to Mars"' in text
+
+
+def test_a_regenerated_draft_is_told_what_was_wrong_without_the_words() -> None:
+    text = _rendered_templates(REQUESTS["opening"], EARLIER_ISSUES)
+    assert "could not be shown to the child because it contained weapons." in text
+    assert "gun" not in text
+    assert "could not be shown" not in _rendered_templates(REQUESTS["opening"])
 
 
 def test_child_settings_shape_the_prompt() -> None:

@@ -1,16 +1,25 @@
-"""`generate`: streams a chapter from the chat model and splits off its question and choices."""
+"""`generate`: streams a chapter from the chat model, shows the child each sentence that passes
+the fast checks, and splits off the question and choices."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from functools import partial
+from typing import Any, cast
 
-from langchain_core.messages import AIMessageChunk
+from langchain_core.callbacks.manager import adispatch_custom_event
+from langchain_core.messages import AIMessageChunk, BaseMessageChunk
 from langgraph.runtime import Runtime
 
 from workflows.context import StoryContext
-from workflows.state import StoryState, TokenUsage
-from workflows.story_format import parse_story_output
+from workflows.sentence_gate import SentenceGate
+from workflows.state import BlockedSentence, StoryState, TokenUsage
+from workflows.story_format import StoryBodySplitter, parse_story_output
 from workflows.story_prompt import build_story_messages
+
+# The one way story text reaches a client: the event mapper turns these into `content` events.
+VISIBLE_TOKEN_EVENT = "storystream.token"
 
 
 def _usage(message: AIMessageChunk | None) -> TokenUsage | None:
@@ -24,16 +33,37 @@ def _usage(message: AIMessageChunk | None) -> TokenUsage | None:
     )
 
 
+async def _show(pieces: list[str]) -> None:
+    for piece in pieces:
+        await adispatch_custom_event(VISIBLE_TOKEN_EVENT, {"text": piece})
+
+
 async def generate(state: StoryState, runtime: Runtime[StoryContext]) -> dict[str, Any]:
     context = runtime.context
     request = state["request"]
     theme = request["theme"]
-    messages = build_story_messages(context.prompts, request)
+    attempt = state.get("attempt", 0) + 1
+    # A regenerated draft is told what was wrong with the one before it.
+    earlier_issues = state["safety"]["issues"] if attempt > 1 and "safety" in state else []
+    messages = build_story_messages(context.prompts, request, earlier_issues)
 
-    # Streaming (not ainvoke) so astream_events sees every token as `on_chat_model_stream`.
-    full: AIMessageChunk | None = None
-    async for chunk in context.model.astream(messages):
-        full = chunk if full is None else full + chunk
+    splitter = StoryBodySplitter()
+    check = partial(context.safety.find_issues, blocked_topics=request["blocked_topics"])
+    gate = SentenceGate(check=check, enabled=request["gate"] == "sentence")
+    full: BaseMessageChunk | None = None
+    # astream is an async generator: closing it on a break stops the model's stream at once.
+    model_stream = cast(AsyncGenerator[BaseMessageChunk, None], context.model.astream(messages))
+    async with aclosing(model_stream) as stream:
+        async for chunk in stream:
+            full = chunk if full is None else full + chunk
+            for piece in splitter.feed(chunk.text):
+                await _show(gate.feed(piece))
+            if gate.blocked is not None:
+                break  # stop writing a draft that can no longer be shown
+    if gate.blocked is None:
+        for piece in splitter.finish():
+            await _show(gate.feed(piece))
+        await _show(gate.finish())
     draft = full.text if full is not None else ""
 
     parsed = parse_story_output(draft)
@@ -47,12 +77,19 @@ async def generate(state: StoryState, runtime: Runtime[StoryContext]) -> dict[st
             list(theme["fallback_choices"]),
             "theme",
         )
+    blocked = (
+        BlockedSentence(sentence=gate.blocked.sentence, issues=gate.blocked.issues)
+        if gate.blocked is not None
+        else None
+    )
     return {
-        "attempt": state.get("attempt", 0) + 1,
+        "attempt": attempt,
         "draft": draft,
         "story_text": parsed.body,
+        "shown_text": gate.released,
+        "blocked": blocked,
         "choice_question": question,
         "choices": choices,
         "choices_source": source,
-        "usage": _usage(full),
+        "usage": _usage(full if isinstance(full, AIMessageChunk) else None),
     }

@@ -12,4 +12,6 @@ from workflows.state import StoryState
 
 
 async def metrics(state: StoryState, runtime: Runtime[StoryContext]) -> dict[str, Any]:
-    return {"metrics": measure_story(state["story_text"], state["request"]["child_age"])}
+    request = state["request"]
+    text = state["story_text"]
+    return {"metrics": measure_story(text, request["child_age"], request["reading_level"])}

@@ -37,6 +37,7 @@ class ProviderConfig:
     local_threads: int | None = None
     local_context_tokens: int = 2048
     scripted_text: str | None = None
+    scripted_retry_text: str | None = None
     scripted_tokens_per_second: float = 0.0
     scripted_fail_at_token: int | None = None
     chosen_because: str = "configured"
@@ -167,6 +168,7 @@ def build_chat_model(config: ProviderConfig) -> BuiltModel:
         return BuiltModel(
             ScriptedChatModel(
                 text=config.scripted_text,
+                retry_text=config.scripted_retry_text,
                 tokens_per_second=config.scripted_tokens_per_second,
                 fail_at_token=config.scripted_fail_at_token,
             )

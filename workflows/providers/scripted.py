@@ -34,6 +34,10 @@ _SENTENCES = (
 )
 
 
+# Words of prompts/story_retry.txt: the prompt of a regenerated draft contains them.
+RETRY_MARKER = "could not be shown to the child"
+
+
 class ScriptedModelError(RuntimeError):
     """The failure a scripted model was asked to raise at a given token."""
 
@@ -86,6 +90,8 @@ class ScriptedChatModel(BaseChatModel):
     """Streams `text` (or a story composed from the prompt) token by token at a set rate."""
 
     text: str | None = None
+    # Streamed instead of `text` when the prompt asks for a new draft after a rejected one.
+    retry_text: str | None = None
     tokens_per_second: float = 0.0
     fail_at_token: int | None = None
 
@@ -94,9 +100,10 @@ class ScriptedChatModel(BaseChatModel):
         return "storystream-scripted"
 
     def _tokens_for(self, messages: list[BaseMessage]) -> list[str]:
-        return tokenize(
-            self.text if self.text is not None else compose_story(_last_prompt_text(messages))
-        )
+        prompt = _last_prompt_text(messages)
+        if self.retry_text is not None and RETRY_MARKER in prompt:
+            return tokenize(self.retry_text)
+        return tokenize(self.text if self.text is not None else compose_story(prompt))
 
     def _usage(self, messages: list[BaseMessage], tokens: list[str]) -> UsageMetadata:
         prompt_tokens = len(tokenize(_last_prompt_text(messages)))
