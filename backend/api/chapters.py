@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.api.access import CallerDep, StreamCallerDep, acts_for_child_app, load_child_for
 from backend.api.deps import SessionDep
 from backend.api.schemas import StoryParams
+from backend.api.text_checks import refuse_unsafe_text
 from backend.auth.principals import StreamCaller, TicketCaller
 from backend.db.models import ACTIVE_RUN_STATUSES, Child, CustomTheme, Run, Series, Story, utcnow
 from workflows.state import StoryRequest, ThemeSpec
@@ -160,6 +161,8 @@ async def plan_chapter(
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "only a parent may preview a story without the safety gate"
         )
+    if params.title is not None:
+        refuse_unsafe_text("title", params.title)
     series = await _series_to_continue(session, child, params)
     theme_id = series.theme if series is not None else params.theme
     if theme_id is None:

@@ -21,6 +21,10 @@ _NAME = re.compile(r'named "([^"]{1,60})"')
 _THEME = re.compile(r'Theme: "([^"]{1,80})"')
 _WORDS = re.compile(r"about (\d{2,4}) words")
 _CHOSEN = re.compile(r'the reader chose: "([^"]{1,200})"')
+# A gullible model: it obeys instructions smuggled into the story's data, and what it writes
+# then is not fit for a child. Tests use it to prove such text never reaches one.
+_INJECTION = re.compile(r"ignore (?:all |any )?(?:previous |prior )?(?:instructions|rules)", re.I)
+OBEYED_INJECTION = "The guard pulled out a knife and stabbed the dragon until it bled."
 
 _SENTENCES = (
     "{name} looked up and saw something wonderful.",
@@ -56,7 +60,9 @@ def compose_story(prompt: str) -> str:
     theme = theme_match.group(1) if theme_match else "adventure"
     chosen_match = _CHOSEN.search(prompt)
     target_words = int(words_match.group(1)) if words_match else 120
-    if chosen_match:
+    if _INJECTION.search(prompt):
+        opening = f"{name} did exactly what the request said. {OBEYED_INJECTION}"
+    elif chosen_match:
         # A continued chapter starts from the reader's choice, as the prompt asks.
         opening = f"{name} chose to {chosen_match.group(1).lower()}, and the {theme} went on."
     else:
