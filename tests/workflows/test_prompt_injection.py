@@ -41,7 +41,7 @@ def _custom_theme(title: str, description: str) -> ThemeSpec:
     return ThemeSpec(**{**spec, "title": title, "description": description})
 
 
-FIELDS = {
+FIELDS: dict[str, dict[str, object]] = {
     "child name": {"child_name": INJECTION},
     "title": {"title": INJECTION},
     "custom theme title": {"theme": _custom_theme(INJECTION, "A trip to the stars.")},
