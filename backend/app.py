@@ -27,6 +27,7 @@ from workflows.context import StoryContext
 from workflows.graph import graph
 from workflows.metrics import warm_up
 from workflows.providers import BuiltModel, ProviderConfig, build_chat_model, resolve_provider
+from workflows.providers.factory import build_judge
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,12 @@ def create_app(
             event_log=event_log,
             sessions=sessions,
             graph=graph,
-            context=StoryContext(model=built.model),
+            context=StoryContext(
+                model=built.model,
+                judge=build_judge(
+                    settings.safety_judge, config, built.model, settings.safety_judge_model
+                ),
+            ),
             timeouts=RunTimeouts(
                 first_token_seconds=settings.first_token_timeout_seconds,
                 idle_seconds=settings.idle_timeout_seconds,

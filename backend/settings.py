@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     stream_ticket_seconds: int = Field(default=300, ge=10, le=900)
 
     safety_max_attempts: int = Field(default=2, ge=1, le=5)
+    # An LLM judge for the whole chapter: Llama Guard 3 on Ollama, or a rubric to the story model.
+    safety_judge: Literal["none", "llama_guard", "rubric"] = "none"
+    safety_judge_model: str = "llama-guard3:1b"
 
     ping_seconds: float = 15.0
     first_token_timeout_seconds: float = 120.0

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 
+from workflows.judges import SafetyJudge
 from workflows.prompts import PromptLibrary, load_prompt_library
 from workflows.safety import RuleCheck, load_rule_check
 
@@ -15,3 +16,5 @@ class StoryContext:
     model: BaseChatModel
     prompts: PromptLibrary = field(default_factory=load_prompt_library)
     safety: RuleCheck = field(default_factory=load_rule_check)
+    # An LLM judge for the whole chapter, when one is configured.
+    judge: SafetyJudge | None = None

@@ -5,6 +5,7 @@ from typing import cast
 
 import pytest
 
+from workflows.judges import rubric_prompt
 from workflows.prompts import PromptError, load_prompt_library
 from workflows.state import SafetyIssue, StoryRequest
 from workflows.story_prompt import build_story_messages
@@ -57,6 +58,7 @@ def test_every_template_is_used_by_some_request() -> None:
     used = set()
     for request in REQUESTS.values():
         text = _rendered_templates(request, EARLIER_ISSUES)
+        text += rubric_prompt(library, request, "Mia smiled.")
         for name, template in library.templates.items():
             first_line = template.text.splitlines()[0].split("{")[0].strip()
             if first_line and first_line in text:
@@ -66,7 +68,9 @@ def test_every_template_is_used_by_some_request() -> None:
 
 @pytest.mark.parametrize("case", sorted(REQUESTS))
 def test_every_placeholder_of_every_template_is_filled(case: str) -> None:
-    text = _rendered_templates(REQUESTS[case])
+    request = REQUESTS[case]
+    text = _rendered_templates(request, EARLIER_ISSUES)
+    text += rubric_prompt(load_prompt_library(), request, "Mia smiled.")
     leftovers = [field for _, field, _, _ in _PLACEHOLDER.parse(text) if field]
     assert leftovers == []
     assert "Mia" in text

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from functools import partial
 from typing import Any, cast
 
 from langchain_core.callbacks.manager import adispatch_custom_event
@@ -13,6 +12,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessageChunk
 from langgraph.runtime import Runtime
 
 from workflows.context import StoryContext
+from workflows.policy import sentence_check
 from workflows.sentence_gate import SentenceGate
 from workflows.state import BlockedSentence, StoryState, TokenUsage
 from workflows.story_format import StoryBodySplitter, parse_story_output
@@ -48,7 +48,7 @@ async def generate(state: StoryState, runtime: Runtime[StoryContext]) -> dict[st
     messages = build_story_messages(context.prompts, request, earlier_issues)
 
     splitter = StoryBodySplitter()
-    check = partial(context.safety.find_issues, blocked_topics=request["blocked_topics"])
+    check = sentence_check(context.safety, request)
     gate = SentenceGate(check=check, enabled=request["gate"] == "sentence")
     full: BaseMessageChunk | None = None
     # astream is an async generator: closing it on a break stops the model's stream at once.

@@ -1,5 +1,6 @@
-"""`safety_check`: judges the whole chapter (text, question and choices) before a child keeps it,
-together with any sentence the streaming gate already stopped."""
+"""`safety_check`: judges the whole chapter (text, question and choices) before a child keeps it:
+the fast checks under the reader's policy, any sentence the streaming gate stopped, and the LLM
+judge when one is configured."""
 
 from __future__ import annotations
 
@@ -8,17 +9,31 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from workflows.context import StoryContext
-from workflows.state import SafetyReport, StoryState
+from workflows.policy import apply_policy, report
+from workflows.state import StoryState
 
 
 async def safety_check(state: StoryState, runtime: Runtime[StoryContext]) -> dict[str, Any]:
+    context = runtime.context
+    request = state["request"]
     text = "\n".join([state["story_text"], state["choice_question"], *state["choices"]])
-    blocked_topics = state["request"]["blocked_topics"]
-    report = runtime.context.safety.assess(text, blocked_topics=blocked_topics)
+    issues = apply_policy(
+        context.safety.find_issues(text, blocked_topics=request["blocked_topics"]), request
+    )
     blocked = state.get("blocked")
-    if blocked is not None and report["approved"]:
-        # The gate judged the sentence on its own; that verdict stands for the whole draft.
-        report = SafetyReport(
-            approved=False, score=min(report["score"], 0.5), issues=blocked["issues"]
-        )
-    return {"safety": report}
+    if blocked is not None:
+        # The gate judged that sentence on its own, with spans within the sentence; keep what
+        # the whole-text check did not find again (with spans in the story).
+        found = {(issue["category"], issue["term"].lower()) for issue in issues}
+        missed = [
+            issue
+            for issue in blocked["issues"]
+            if (issue["category"], issue["term"].lower()) not in found
+        ]
+        issues = [*issues, *apply_policy(missed, request)]
+    verdict = report(issues)
+    if verdict["approved"] and context.judge is not None:
+        judged = await context.judge.judge(text, request)
+        if judged:
+            verdict = report([*issues, *judged])
+    return {"safety": verdict}

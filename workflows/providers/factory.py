@@ -12,6 +12,8 @@ import httpx
 from langchain_core.language_models import BaseChatModel
 from langchain_ollama import ChatOllama
 
+from workflows.judges import LlamaGuardJudge, RubricJudge, SafetyJudge
+from workflows.prompts import load_prompt_library
 from workflows.providers.local import (
     LocalChatModel,
     LocalModelPool,
@@ -139,6 +141,22 @@ async def resolve_provider(config: ProviderConfig) -> ProviderConfig:
         name="ollama",
         chosen_because=f"auto: {ollama.detail}, and the embedded model cannot run: {local_problem}",
     )
+
+
+JudgeKind = Literal["none", "llama_guard", "rubric"]
+
+
+def build_judge(
+    kind: JudgeKind, config: ProviderConfig, story_model: BaseChatModel, judge_model: str
+) -> SafetyJudge | None:
+    """The whole-chapter LLM judge: Llama Guard on the configured Ollama, or a rubric prompt to
+    the story model itself."""
+    if kind == "llama_guard":
+        guard = ChatOllama(model=judge_model, base_url=config.ollama_base_url, temperature=0.0)
+        return LlamaGuardJudge(model=guard)
+    if kind == "rubric":
+        return RubricJudge(model=story_model, prompts=load_prompt_library())
+    return None
 
 
 def build_chat_model(config: ProviderConfig) -> BuiltModel:
