@@ -6,7 +6,7 @@ Pure: no I/O, no clock. One `EventMapper` per run; feed it every event in order.
     on_chain_start  (node)             -> node <name> started
     on_chain_start  (generate, again)  -> node generate retrying, then reset
     on_custom_event (queued)           -> node generate queued, with the place in the queue
-    on_custom_event (visible token)    -> content: a token the sentence gate released
+    on_custom_event (visible tokens)   -> content, one per token the sentence gate released
     on_chat_model_stream (generate)    -> nothing shown; counted for the run's timeouts
     on_chain_end    (safety_check)     -> safety, node safety_check completed
     on_chain_end    (metrics)          -> metadata, node metrics completed
@@ -113,7 +113,7 @@ class EventMapper:
 
     def _custom(self, name: str, data: Any) -> list[WireEvent]:
         if name == VISIBLE_TOKEN_EVENT:
-            return [ContentEvent(chunk=data["text"], attempt=self.attempt)]
+            return [ContentEvent(chunk=piece, attempt=self.attempt) for piece in data["pieces"]]
         if name == QUEUED_EVENT:
             self.phase = "queued"
             return [_node("generate", "queued", position=data["position"])]

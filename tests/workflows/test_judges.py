@@ -100,7 +100,7 @@ async def test_the_judge_rejects_what_the_rules_let_through_and_is_never_streame
         initial_state(REQUEST, 1), context=context, version="v2"
     ):
         if event["event"] == "on_custom_event" and event["name"] == "storystream.token":
-            shown.append(event["data"]["text"])  # type: ignore[typeddict-item]
+            shown.extend(event["data"]["pieces"])  # type: ignore[typeddict-item]
         if event["event"] == "on_chain_end" and not event.get("parent_ids"):
             final = event["data"]["output"]
     assert final is not None

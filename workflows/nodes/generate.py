@@ -34,8 +34,9 @@ def _usage(message: AIMessageChunk | None) -> TokenUsage | None:
 
 
 async def _show(pieces: list[str]) -> None:
-    for piece in pieces:
-        await adispatch_custom_event(VISIBLE_TOKEN_EVENT, {"text": piece})
+    # One event per released sentence (not per token): dispatching is the costly part.
+    if pieces:
+        await adispatch_custom_event(VISIBLE_TOKEN_EVENT, {"pieces": pieces})
 
 
 async def generate(state: StoryState, runtime: Runtime[StoryContext]) -> dict[str, Any]:
