@@ -20,7 +20,8 @@ from backend.db.engine import create_engine, create_session_factory
 from backend.db.migrate import upgrade_database
 from backend.runs.executor import RunEnvironment, RunTimeouts
 from backend.runs.log import InMemoryEventLog
-from backend.runs.manager import RunManager
+from backend.runs.manager import RunManager, interrupt_orphaned_runs
+from backend.runs.persistence import RetryPolicy
 from backend.services import Services
 from backend.settings import Settings, load_settings
 from workflows.context import StoryContext
@@ -116,8 +117,17 @@ def create_app(
                 total_seconds=settings.run_timeout_seconds,
             ),
             max_attempts=settings.safety_max_attempts,
+            persist_retry=RetryPolicy(
+                attempts=settings.persist_attempts,
+                first_delay_seconds=settings.persist_first_delay_seconds,
+            ),
         )
         runs = RunManager(environment, provider=config.name, model=config.model_label)
+        orphaned = await interrupt_orphaned_runs(sessions) if settings.interrupt_orphaned_runs else 0
+        if orphaned:
+            logger.warning(
+                "%d runs left unfinished by an earlier process were interrupted", orphaned
+            )
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -136,7 +146,7 @@ def create_app(
         try:
             yield
         finally:
-            await runs.shutdown()
+            await runs.shutdown(settings.shutdown_grace_seconds)
             await event_log.aclose()
             built.close()
             await engine.dispose()

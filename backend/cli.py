@@ -101,7 +101,8 @@ async def _client(
     settings = _settings_or_exit()
     if settings.env == "production":
         raise CliFailure("in production, stream from a server: --server with a parent account")
-    service = create_app(settings)
+    # A server may be writing stories on the same database: leave its runs alone.
+    service = create_app(settings.model_copy(update={"interrupt_orphaned_runs": False}))
     async with service.router.lifespan_context(service):
         transport = httpx.ASGITransport(app=service)
         async with httpx.AsyncClient(

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     safety_judge: Literal["none", "llama_guard", "rubric"] = "none"
     safety_judge_model: str = "llama-guard3:1b"
 
+    persist_attempts: int = Field(default=4, ge=1, le=10)
+    persist_first_delay_seconds: float = Field(default=0.2, gt=0, le=10)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
+    # At start-up, mark runs a dead process left unfinished as interrupted. Only for the one
+    # process that runs stories on this database (not an in-process CLI beside a server).
+    interrupt_orphaned_runs: bool = True
+
     ping_seconds: float = 15.0
     first_token_timeout_seconds: float = 120.0
     idle_timeout_seconds: float = 30.0

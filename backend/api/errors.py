@@ -8,7 +8,11 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from backend.runs.manager import ShuttingDown
+
 logger = logging.getLogger(__name__)
+# A restarting replica is usually back within seconds.
+SHUTDOWN_RETRY_AFTER_SECONDS = 5
 
 
 def _describe(error: dict[str, object]) -> str:
@@ -45,6 +49,15 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _shutting_down(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": str(exc)},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(SHUTDOWN_RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ShuttingDown, _shutting_down)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -13,9 +13,18 @@ from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Integer, St
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
-RUN_STATUSES: tuple[RunStatus, ...] = ("queued", "running", "completed", "failed", "cancelled")
-FINISHED_RUN_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+RunStatus = Literal["queued", "running", "completed", "failed", "cancelled", "interrupted"]
+RUN_STATUSES: tuple[RunStatus, ...] = (
+    "queued",
+    "running",
+    "completed",
+    "failed",
+    "cancelled",
+    "interrupted",
+)
+FINISHED_RUN_STATUSES: frozenset[str] = frozenset(
+    {"completed", "failed", "cancelled", "interrupted"}
+)
 ACTIVE_RUN_STATUSES: frozenset[str] = frozenset({"queued", "running"})
 ReadingLevel = Literal["beginner", "intermediate", "advanced"]
 StoryLength = Literal["short", "medium", "long"]

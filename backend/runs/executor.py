@@ -16,10 +16,9 @@ from typing import Literal
 
 from langchain_core.runnables.schema import StreamEvent
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.engine import SessionFactory
-from backend.db.models import Run, Series, Story, utcnow
+from backend.db.models import Run, Story, utcnow
 from backend.runs.events import (
     CompletedStory,
     CompleteEvent,
@@ -37,6 +36,7 @@ from backend.runs.failures import (
 )
 from backend.runs.log import RunEventLog
 from backend.runs.mapper import EventMapper
+from backend.runs.persistence import ChapterNotStored, RetryPolicy, store_chapter
 from workflows.context import StoryContext
 from workflows.graph import DEFAULT_MAX_ATTEMPTS, StoryGraph, initial_state
 from workflows.state import StoryRequest, StoryState
@@ -78,6 +78,7 @@ class RunEnvironment:
     context: StoryContext
     timeouts: RunTimeouts
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    persist_retry: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Callable[[], float] = field(default=time.monotonic)
 
 
@@ -188,72 +189,62 @@ async def _finish(
         total_ms=_elapsed_ms(progress.started, env.clock()) or 0,
     )
     rejected = not safety["approved"]
-    # What the child saw is what is kept; a rejected draft is kept whole, for the parent.
+    # What the child saw is what is kept, token for token; a rejected draft is kept whole, for
+    # the parent.
     content = state["story_text"] if rejected else "".join(progress.streamed)
-    story = Story(
-        run_id=spec.run_id,
-        child_id=spec.child_id,
-        theme=spec.request["theme"]["id"],
-        chapter_number=spec.request["chapter_number"],
-        title=spec.request["title"],
-        # What the child saw is what is kept: the streamed body, token for token.
-        content=content,
-        summary=summarize_chapter(content),
-        choice_question=state["choice_question"],
-        choices=list(state["choices"]),
-        choices_source=state["choices_source"],
-        content_approved=safety["approved"],
-        safety_score=safety["score"],
-        safety_issues=[dict(issue) for issue in safety["issues"]],
-        word_count=metrics["word_count"] if metrics else None,
-        readability_grade=metrics["readability_grade"] if metrics else None,
-        vocabulary_level=metrics["vocabulary_level"] if metrics else None,
-        estimated_reading_time=metrics["estimated_reading_time"] if metrics else None,
-        educational_elements=list(metrics["educational_elements"]) if metrics else None,
-    )
+
+    def make_story() -> Story:
+        return Story(
+            run_id=spec.run_id,
+            child_id=spec.child_id,
+            theme=spec.request["theme"]["id"],
+            chapter_number=spec.request["chapter_number"],
+            title=spec.request["title"],
+            content=content,
+            summary=summarize_chapter(content),
+            choice_question=state["choice_question"],
+            choices=list(state["choices"]),
+            choices_source=state["choices_source"],
+            content_approved=safety["approved"],
+            safety_score=safety["score"],
+            safety_issues=[dict(issue) for issue in safety["issues"]],
+            word_count=metrics["word_count"] if metrics else None,
+            readability_grade=metrics["readability_grade"] if metrics else None,
+            vocabulary_level=metrics["vocabulary_level"] if metrics else None,
+            estimated_reading_time=metrics["estimated_reading_time"] if metrics else None,
+            educational_elements=list(metrics["educational_elements"]) if metrics else None,
+        )
+
+    run_values = {
+        "status": "failed" if rejected else "completed",
+        "error_code": "SAFETY_REJECTED" if rejected else None,
+        "error_message": "the chapter did not pass the safety check" if rejected else None,
+        "finished_at": utcnow(),
+        "time_to_first_token_ms": timings.time_to_first_token_ms,
+        "total_ms": timings.total_ms,
+        "input_tokens": usage["input_tokens"] if usage else None,
+        "output_tokens": usage["output_tokens"] if usage else None,
+    }
     try:
-        async with env.sessions() as session, session.begin():
-            series = await _series_for(session, spec)
-            story.series_id = series.id
-            session.add(story)
-            await session.execute(
-                update(Run)
-                .where(Run.id == spec.run_id)
-                .values(
-                    series_id=series.id,
-                    status="failed" if rejected else "completed",
-                    error_code="SAFETY_REJECTED" if rejected else None,
-                    error_message="the chapter did not pass the safety check" if rejected else None,
-                    finished_at=utcnow(),
-                    time_to_first_token_ms=timings.time_to_first_token_ms,
-                    total_ms=timings.total_ms,
-                    input_tokens=usage["input_tokens"] if usage else None,
-                    output_tokens=usage["output_tokens"] if usage else None,
-                )
-            )
-    except Exception as exc:
-        logger.exception("run %s: storing the finished chapter failed", spec.run_id)
-        raise PersistFailed(f"the finished chapter could not be stored: {exc}") from exc
+        story = await store_chapter(
+            env.sessions,
+            make_story,
+            series_id=spec.series_id,
+            run_values=run_values,
+            retry=env.persist_retry,
+        )
+    except ChapterNotStored as exc:
+        logger.error("run %s: the finished chapter could not be stored: %s", spec.run_id, exc)
+        raise PersistFailed(
+            "the finished chapter could not be stored; its text stays in this run's events "
+            "for a while, and writing it again may succeed"
+        ) from exc
     if rejected:
         raise SafetyRejected("the chapter did not pass the safety check and was not shown")
     await env.event_log.append(
         spec.run_id,
         CompleteEvent(story=completed_story(story, timings, Usage(**usage) if usage else None)),
     )
-
-
-async def _series_for(session: AsyncSession, spec: RunSpec) -> Series:
-    if spec.series_id is not None:
-        series = await session.get(Series, spec.series_id)
-        if series is not None:
-            series.updated_at = utcnow()
-            return series
-    series = Series(
-        child_id=spec.child_id, theme=spec.request["theme"]["id"], title=spec.request["title"]
-    )
-    session.add(series)
-    await session.flush()
-    return series
 
 
 def completed_story(story: Story, timings: Timings, usage: Usage | None) -> CompletedStory:
@@ -289,7 +280,9 @@ async def _set_run(env: RunEnvironment, run_id: str, **values: object) -> None:
 async def _end_failed(
     env: RunEnvironment, run_id: str, event: ErrorEvent, progress: _Progress | None = None
 ) -> None:
-    status = "cancelled" if event.error_code == "CANCELLED" else "failed"
+    status = {"CANCELLED": "cancelled", "INTERRUPTED": "interrupted"}.get(
+        event.error_code, "failed"
+    )
     values: dict[str, object] = {
         "status": status,
         "error_code": event.error_code,
@@ -310,14 +303,13 @@ async def _end_failed(
         logger.exception("run %s: publishing the %s event failed", run_id, event.error_code)
 
 
+INTERRUPTED_MESSAGE = "the service stopped before the story was finished"
+
+
 async def end_stopped_run(env: RunEnvironment, run_id: str, reason: StopReason) -> None:
     """End a run that was cancelled by a client or interrupted by shutdown."""
     if reason == "cancelled":
         event = ErrorEvent(message="the run was cancelled", error_code="CANCELLED", retryable=False)
     else:
-        event = ErrorEvent(
-            message="the service stopped before the story was finished",
-            error_code="INTERRUPTED",
-            retryable=True,
-        )
+        event = ErrorEvent(message=INTERRUPTED_MESSAGE, error_code="INTERRUPTED", retryable=True)
     await _end_failed(env, run_id, event)

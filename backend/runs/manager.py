@@ -7,8 +7,12 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from backend.db.models import Run
+from sqlalchemy import update
+
+from backend.db.engine import SessionFactory
+from backend.db.models import ACTIVE_RUN_STATUSES, Run, utcnow
 from backend.runs.executor import (
+    INTERRUPTED_MESSAGE,
     RunControl,
     RunEnvironment,
     RunSpec,
@@ -28,11 +32,34 @@ class _LiveRun:
     task: asyncio.Task[None]
 
 
+class ShuttingDown(Exception):
+    """The service is stopping and starts no new runs."""
+
+
+async def interrupt_orphaned_runs(sessions: SessionFactory) -> int:
+    """Runs left queued or running by a process that died can never finish: say so.
+
+    Safe while this process is the only one running stories (the in-memory event log)."""
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            update(Run)
+            .where(Run.status.in_(ACTIVE_RUN_STATUSES))
+            .values(
+                status="interrupted",
+                error_code="INTERRUPTED",
+                error_message=INTERRUPTED_MESSAGE,
+                finished_at=utcnow(),
+            )
+        )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 class RunManager:
     def __init__(self, env: RunEnvironment, *, provider: str, model: str) -> None:
         self.env = env
         self.provider = provider
         self.model = model
+        self.accepting = True
         self._live: dict[str, _LiveRun] = {}
         self._finalizers: set[asyncio.Task[None]] = set()
 
@@ -45,6 +72,8 @@ class RunManager:
 
     async def submit(self, *, child_id: int, series_id: int | None, request: StoryRequest) -> str:
         """Record a queued run, open its event log and start it; returns the run id."""
+        if not self.accepting:
+            raise ShuttingDown("the service is shutting down and starts no new stories")
         run_id = uuid.uuid4().hex
         async with self.env.sessions() as session, session.begin():
             session.add(
@@ -95,9 +124,14 @@ class RunManager:
         elif not task.cancelled() and task.exception() is not None:
             logger.error("run %s crashed", run_id, exc_info=task.exception())
 
-    async def shutdown(self) -> None:
-        """Interrupt every live run and wait until each has recorded how it ended."""
+    async def shutdown(self, grace_seconds: float = 0.0) -> None:
+        """Start no new runs, let live ones finish for up to `grace_seconds`, then interrupt
+        the rest and wait until each has recorded how it ended."""
+        self.accepting = False
         tasks = [live.task for live in self._live.values()]
+        if tasks and grace_seconds > 0:
+            logger.info("waiting up to %gs for %d stories to finish", grace_seconds, len(tasks))
+            await asyncio.wait(tasks, timeout=grace_seconds)
         for run_id in list(self._live):
             self.cancel(run_id, reason="interrupted")
         await asyncio.gather(*tasks, return_exceptions=True)
