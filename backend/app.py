@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
+from redis.asyncio import from_url as redis_from_url
 
 from backend.api.errors import install_error_handlers
 from backend.api.health import router as health_router
@@ -18,10 +19,12 @@ from backend.api.router import api_router
 from backend.auth.tokens import TokenService
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.migrate import upgrade_database
+from backend.runs.cancel_relay import RedisCancelRelay
 from backend.runs.executor import RunEnvironment, RunTimeouts
-from backend.runs.log import InMemoryEventLog
+from backend.runs.log import InMemoryEventLog, RunEventLog
 from backend.runs.manager import RunManager, interrupt_orphaned_runs
 from backend.runs.persistence import RetryPolicy
+from backend.runs.redis_log import RedisEventLog
 from backend.services import Services
 from backend.settings import Settings, load_settings
 from workflows.context import StoryContext
@@ -40,6 +43,18 @@ Every generation is a **run**: it goes on whether or not a client is connected, 
 can join or resume its stream with `Last-Event-ID`. Each stream ends with exactly one
 `complete` or `error` event.
 """
+
+
+def build_event_log(settings: Settings) -> RunEventLog:
+    """Redis Streams when STORYSTREAM_REDIS_URL is set (several replicas), else in memory."""
+    if settings.redis_url is None:
+        return InMemoryEventLog(settings.event_log_retention_seconds)
+    return RedisEventLog(
+        redis_from_url(settings.redis_url),
+        retention_seconds=settings.event_log_retention_seconds,
+        # A run whose writer died still expires: its longest life plus the retention.
+        live_ttl_seconds=settings.run_timeout_seconds + settings.event_log_retention_seconds,
+    )
 
 
 def token_service(settings: Settings) -> TokenService:
@@ -99,7 +114,7 @@ def create_app(
         await asyncio.to_thread(warm_up)
         engine = create_engine(settings.database_url)
         sessions = create_session_factory(engine)
-        event_log = InMemoryEventLog(settings.event_log_retention_seconds)
+        event_log = build_event_log(settings)
         config, built = await _story_model(settings, chat_model)
         environment = RunEnvironment(
             event_log=event_log,
@@ -123,11 +138,21 @@ def create_app(
             ),
         )
         runs = RunManager(environment, provider=config.name, model=config.model_label)
-        orphaned = await interrupt_orphaned_runs(sessions) if settings.interrupt_orphaned_runs else 0
+        # With Redis, other replicas may be running stories on this database: leave them be.
+        single_process = settings.redis_url is None
+        orphaned = (
+            await interrupt_orphaned_runs(sessions)
+            if settings.interrupt_orphaned_runs and single_process
+            else 0
+        )
         if orphaned:
             logger.warning(
                 "%d runs left unfinished by an earlier process were interrupted", orphaned
             )
+        relay = None
+        if isinstance(event_log, RedisEventLog) and settings.redis_url is not None:
+            relay = RedisCancelRelay(redis_from_url(settings.redis_url), runs.cancel)
+            await relay.start()
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -136,6 +161,7 @@ def create_app(
             runs=runs,
             provider=config,
             tokens=token_service(settings),
+            remote_cancel=relay.request if relay is not None else None,
         )
         logger.info(
             "StoryStream ready: story model %s (%s) - %s",
@@ -147,6 +173,8 @@ def create_app(
             yield
         finally:
             await runs.shutdown(settings.shutdown_grace_seconds)
+            if relay is not None:
+                await relay.aclose()
             await event_log.aclose()
             built.close()
             await engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,3 +24,5 @@ class Services:
     runs: RunManager
     provider: ProviderConfig
     tokens: TokenService
+    # Publishes a cancel to the replica running a run; None with a single process.
+    remote_cancel: Callable[[str], Awaitable[None]] | None = None

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     idle_timeout_seconds: float = 30.0
     run_timeout_seconds: float = 600.0
     event_log_retention_seconds: float = 900.0
+    # Run event logs in Redis Streams (several replicas); unset: in this process's memory.
+    redis_url: str | None = None
 
     @property
     def signing_key(self) -> str:
@@ -117,6 +119,10 @@ def _unsafe_value_problems(settings: Settings) -> list[str]:
             f"{name('database_url')} must use an async driver: "
             "'sqlite+aiosqlite:///path.db' or 'postgresql+asyncpg://user@host/db'"
         )
+    if settings.redis_url is not None and not settings.redis_url.startswith(
+        ("redis://", "rediss://", "unix://")
+    ):
+        problems.append(f"{name('redis_url')} must be a redis:// or rediss:// URL")
     if not settings.ollama_base_url.startswith(("http://", "https://")):
         problems.append(f"{name('ollama_base_url')} must be an http:// or https:// URL")
     if settings.local_model_path is not None and not settings.local_model_path.is_file():

@@ -72,3 +72,26 @@ def postgres_database() -> Iterator[str]:
         yield _async_url(name)
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+REDIS_URL = os.environ.get("STORYSTREAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@cache
+def _redis_problem() -> str | None:
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except (RedisError, OSError) as exc:
+        return f"Redis is not reachable at {REDIS_URL} ({exc})"
+    return None
+
+
+def redis_url() -> str:
+    """The test Redis, or a skip that says why."""
+    problem = _redis_problem()
+    if problem:
+        pytest.skip(problem)
+    return REDIS_URL

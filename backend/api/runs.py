@@ -11,7 +11,7 @@ from backend.api.access import RunAccess, StreamRunAccess
 from backend.api.chapters import ChapterFromBody, ChapterFromQuery
 from backend.api.deps import ResumeAfterDep, ServicesDep, SessionDep
 from backend.api.schemas import NOT_FOUND, ErrorBody, RunCancelled, RunCreated, RunRead
-from backend.db.models import FINISHED_RUN_STATUSES, Run, Story
+from backend.db.models import ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, Run, Story
 from backend.runs.log import UnknownRunLog
 from backend.services import Services
 from backend.sse import SSE_RESPONSE_DOC, event_stream, run_frames
@@ -153,6 +153,10 @@ async def stream_run(
 async def cancel_run(run: RunAccess, services: ServicesDep) -> RunCancelled:
     """Stop a run; its stream ends with an `error` event with code CANCELLED."""
     if services.runs.cancel(run.id):
+        return RunCancelled(run_id=run.id, status="cancelling")
+    if run.status in ACTIVE_RUN_STATUSES and services.remote_cancel is not None:
+        # Running on another replica: it stops the run and its stream ends with CANCELLED.
+        await services.remote_cancel(run.id)
         return RunCancelled(run_id=run.id, status="cancelling")
     if run.status in FINISHED_RUN_STATUSES:
         detail = f"run {run.id} already ended ({run.status})"

@@ -1,0 +1,47 @@
+"""Cancel requests across replicas: the replica that receives a cancel publishes it, and the
+one executing the run (subscribed to the channel) stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+logger = logging.getLogger(__name__)
+CANCEL_CHANNEL = "storystream:cancel"
+
+
+class RedisCancelRelay:
+    def __init__(self, client: Redis, cancel_local: Callable[[str], bool]) -> None:
+        self._redis = client
+        self._cancel_local = cancel_local
+        self._pubsub: PubSub | None = None
+        self._listener: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        await self._pubsub.subscribe(CANCEL_CHANNEL)
+        self._listener = asyncio.create_task(self._listen(self._pubsub), name="cancel-relay")
+
+    async def _listen(self, pubsub: PubSub) -> None:
+        while True:
+            message = await pubsub.get_message(timeout=1.0)
+            if message is None or message.get("type") != "message":
+                continue
+            data = message["data"]
+            run_id = data.decode() if isinstance(data, bytes) else str(data)
+            if self._cancel_local(run_id):
+                logger.info("run %s cancelled on request from another replica", run_id)
+
+    async def request(self, run_id: str) -> None:
+        await self._redis.publish(CANCEL_CHANNEL, run_id)
+
+    async def aclose(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+        if self._pubsub is not None:
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
