@@ -41,9 +41,7 @@ async def test_runs_left_running_by_a_dead_process_are_marked_interrupted(tmp_pa
 
     app = create_app(settings)
     async with app.router.lifespan_context(app), app.state.services.sessions() as session:
-        runs = {
-            run.id: (run.status, run.error_code) for run in await session.scalars(select(Run))
-        }
+        runs = {run.id: (run.status, run.error_code) for run in await session.scalars(select(Run))}
     assert runs == {
         "a": ("interrupted", "INTERRUPTED"),
         "b": ("interrupted", "INTERRUPTED"),
