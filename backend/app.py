@@ -20,7 +20,7 @@ from backend.auth.tokens import TokenService
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.migrate import upgrade_database
 from backend.runs.cancel_relay import RedisCancelRelay
-from backend.runs.executor import RunEnvironment, RunTimeouts
+from backend.runs.executor import RunEnvironment, RunTimeouts, run_slots
 from backend.runs.log import InMemoryEventLog, RunEventLog
 from backend.runs.manager import RunManager, interrupt_orphaned_runs
 from backend.runs.persistence import RetryPolicy
@@ -132,12 +132,18 @@ def create_app(
                 total_seconds=settings.run_timeout_seconds,
             ),
             max_attempts=settings.safety_max_attempts,
+            slots=run_slots(settings.max_concurrent_runs),
             persist_retry=RetryPolicy(
                 attempts=settings.persist_attempts,
                 first_delay_seconds=settings.persist_first_delay_seconds,
             ),
         )
-        runs = RunManager(environment, provider=config.name, model=config.model_label)
+        runs = RunManager(
+            environment,
+            provider=config.name,
+            model=config.model_label,
+            max_live_runs=settings.max_concurrent_runs + settings.max_queued_runs,
+        )
         # With Redis, other replicas may be running stories on this database: leave them be.
         single_process = settings.redis_url is None
         orphaned = (

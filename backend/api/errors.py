@@ -8,10 +8,10 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from backend.runs.manager import ShuttingDown
+from backend.runs.manager import Overloaded, ShuttingDown
 
 logger = logging.getLogger(__name__)
-# A restarting replica is usually back within seconds.
+# A restarting replica is usually back, and a busy one has a free slot, within seconds.
 SHUTDOWN_RETRY_AFTER_SECONDS = 5
 
 
@@ -49,7 +49,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _shutting_down(request: Request, exc: Exception) -> JSONResponse:
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": str(exc)},
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -58,6 +58,7 @@ async def _shutting_down(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ShuttingDown, _shutting_down)
+    app.add_exception_handler(ShuttingDown, _unavailable)
+    app.add_exception_handler(Overloaded, _unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -23,6 +23,7 @@ from backend.runs.events import (
     CompletedStory,
     CompleteEvent,
     ErrorEvent,
+    NodeEvent,
     Timings,
     Usage,
     WireEvent,
@@ -38,6 +39,7 @@ from backend.runs.log import RunEventLog
 from backend.runs.mapper import EventMapper
 from backend.runs.persistence import ChapterNotStored, RetryPolicy, store_chapter
 from workflows.context import StoryContext
+from workflows.fair_queue import FairQueue
 from workflows.graph import DEFAULT_MAX_ATTEMPTS, StoryGraph, initial_state
 from workflows.state import StoryRequest, StoryState
 from workflows.summary import summarize_chapter
@@ -45,6 +47,7 @@ from workflows.summary import summarize_chapter
 logger = logging.getLogger(__name__)
 
 StopReason = Literal["cancelled", "interrupted"]
+UNLIMITED_RUNS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ class RunEnvironment:
     timeouts: RunTimeouts
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     persist_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Run slots of the story model host: how many stories are written at once.
+    slots: FairQueue[object] = field(default_factory=lambda: run_slots(UNLIMITED_RUNS))
     clock: Callable[[], float] = field(default=time.monotonic)
 
 
@@ -92,12 +97,39 @@ class _Progress:
     streamed: list[str] = field(default_factory=list)
 
 
+async def _new_slot() -> object:
+    return object()
+
+
+def run_slots(capacity: int) -> FairQueue[object]:
+    """`capacity` stories written at once; later runs wait in order, told their place."""
+    return FairQueue(capacity, _new_slot)
+
+
 async def execute_run(spec: RunSpec, env: RunEnvironment, control: RunControl) -> None:
     now = env.clock()
     progress = _Progress(started=now, waiting_since=now)
+
+    async def report_queued(position: int) -> None:
+        if position:
+            await env.event_log.append(
+                spec.run_id,
+                NodeEvent(
+                    node="workflow",
+                    status="queued",
+                    progress=0,
+                    position=position,
+                    run_id=spec.run_id,
+                ),
+            )
+
     try:
-        await _set_run(env, spec.run_id, status="running", started_at=utcnow())
-        final_state = await _stream_workflow(spec, env, progress)
+        # A bounded number of stories are written at once; the others wait their turn here.
+        async with env.slots.lend(report_queued):
+            now = env.clock()
+            progress.started = progress.waiting_since = now
+            await _set_run(env, spec.run_id, status="running", started_at=utcnow())
+            final_state = await _stream_workflow(spec, env, progress)
         await _finish(spec, env, progress, final_state)
     except asyncio.CancelledError:
         task = asyncio.current_task()

@@ -36,6 +36,10 @@ class ShuttingDown(Exception):
     """The service is stopping and starts no new runs."""
 
 
+class Overloaded(Exception):
+    """Every run slot is busy and the queue is full; the message says when to try again."""
+
+
 async def interrupt_orphaned_runs(sessions: SessionFactory) -> int:
     """Runs left queued or running by a process that died can never finish: say so.
 
@@ -55,8 +59,12 @@ async def interrupt_orphaned_runs(sessions: SessionFactory) -> int:
 
 
 class RunManager:
-    def __init__(self, env: RunEnvironment, *, provider: str, model: str) -> None:
+    def __init__(
+        self, env: RunEnvironment, *, provider: str, model: str, max_live_runs: int | None = None
+    ) -> None:
         self.env = env
+        # Running plus queued runs this process takes before it refuses new ones.
+        self.max_live_runs = max_live_runs
         self.provider = provider
         self.model = model
         self.accepting = True
@@ -74,6 +82,11 @@ class RunManager:
         """Record a queued run, open its event log and start it; returns the run id."""
         if not self.accepting:
             raise ShuttingDown("the service is shutting down and starts no new stories")
+        if self.max_live_runs is not None and len(self._live) >= self.max_live_runs:
+            raise Overloaded(
+                f"StoryStream is writing and queueing as many stories as it can "
+                f"({self.max_live_runs}); try again shortly"
+            )
         run_id = uuid.uuid4().hex
         async with self.env.sessions() as session, session.begin():
             session.add(

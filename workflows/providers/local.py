@@ -14,10 +14,9 @@ import importlib.util
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,8 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
+from workflows.fair_queue import FairQueue, ReportPosition
+
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
@@ -38,9 +39,6 @@ logger = logging.getLogger(__name__)
 QUEUED_EVENT = "storystream.queued"
 DEQUEUED_EVENT = "storystream.dequeued"
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
-
-# Called with the 1-based place in the queue whenever it changes, then with 0 when the wait ends.
-ReportPosition = Callable[[int], Awaitable[None]]
 
 
 class LocalModelUnavailable(RuntimeError):
@@ -74,12 +72,6 @@ def local_model_problem(model_path: Path | None) -> str | None:
     return None
 
 
-@dataclass
-class _Waiter:
-    woken: asyncio.Event = field(default_factory=asyncio.Event)
-    model: Llama | None = None
-
-
 class LocalModelPool:
     """Loaded copies of one GGUF model, lent to one generation at a time each, in arrival order."""
 
@@ -96,14 +88,12 @@ class LocalModelPool:
         self.threads = threads or os.cpu_count() or 1
         self.context = context
         self.executor = ThreadPoolExecutor(max_workers=capacity, thread_name_prefix="local-llm")
-        self._idle: list[Llama] = []
-        self._loaded = 0
         self._load_lock = threading.Lock()
-        self._waiters: list[_Waiter] = []
+        self._copies: FairQueue[Llama] = FairQueue(capacity, self._load_in_worker)
 
     @property
     def queued(self) -> int:
-        return len(self._waiters)
+        return self._copies.queued
 
     def _load(self) -> Llama:
         problem = local_model_problem(self.model_path)
@@ -119,69 +109,19 @@ class LocalModelPool:
                 verbose=False,
             )
 
+    async def _load_in_worker(self) -> Llama:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self._load)
+
     async def warm_up(self) -> None:
         """Load one copy now, so the first story does not wait for it."""
-        if self._loaded == 0:
-            self._loaded += 1
-            try:
-                model = await asyncio.get_running_loop().run_in_executor(self.executor, self._load)
-            except BaseException:
-                self._loaded -= 1
-                raise
-            self._release(model)
+        await self._copies.prepare()
 
-    async def _take(self, report: ReportPosition) -> Llama:
-        if self._idle and not self._waiters:
-            return self._idle.pop()
-        if self._loaded < self.capacity and not self._waiters:
-            self._loaded += 1
-            try:
-                return await asyncio.get_running_loop().run_in_executor(self.executor, self._load)
-            except BaseException:
-                self._loaded -= 1
-                raise
-        waiter = _Waiter()
-        self._waiters.append(waiter)
-        reported = 0
-        try:
-            while waiter.model is None:
-                position = self._waiters.index(waiter) + 1
-                if position != reported:
-                    await report(position)
-                    reported = position
-                await waiter.woken.wait()
-                waiter.woken.clear()
-            await report(0)
-            return waiter.model
-        except BaseException:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
-                for other in self._waiters:
-                    other.woken.set()
-            elif waiter.model is not None:
-                self._release(waiter.model)
-            raise
-
-    def _release(self, model: Llama) -> None:
-        if self._waiters:
-            waiter = self._waiters.pop(0)
-            waiter.model = model
-            for other in (waiter, *self._waiters):
-                other.woken.set()
-        else:
-            self._idle.append(model)
-
-    @asynccontextmanager
-    async def lend(self, report: ReportPosition) -> AsyncIterator[Llama]:
-        model = await self._take(report)
-        try:
-            yield model
-        finally:
-            self._release(model)
+    def lend(self, report: ReportPosition) -> AbstractAsyncContextManager[Llama]:
+        return self._copies.lend(report)
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
-        self._idle.clear()
+        self._copies.clear()
 
 
 def _as_chat_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
