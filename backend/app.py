@@ -19,6 +19,7 @@ from backend.api.router import api_router
 from backend.auth.tokens import TokenService
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.migrate import upgrade_database
+from backend.quotas import FamilyQuotas
 from backend.runs.cancel_relay import RedisCancelRelay
 from backend.runs.executor import RunEnvironment, RunTimeouts, run_slots
 from backend.runs.log import InMemoryEventLog, RunEventLog
@@ -167,6 +168,11 @@ def create_app(
             runs=runs,
             provider=config,
             tokens=token_service(settings),
+            quotas=FamilyQuotas(
+                settings.family_runs_per_minute,
+                settings.family_concurrent_streams,
+                settings.redis_url,
+            ),
             remote_cancel=relay.request if relay is not None else None,
         )
         logger.info(

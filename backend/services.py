@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth.tokens import TokenService
 from backend.db.engine import SessionFactory
+from backend.quotas import FamilyQuotas
 from backend.runs.log import RunEventLog
 from backend.runs.manager import RunManager
 from backend.settings import Settings
@@ -24,5 +25,6 @@ class Services:
     runs: RunManager
     provider: ProviderConfig
     tokens: TokenService
+    quotas: FamilyQuotas
     # Publishes a cancel to the replica running a run; None with a single process.
     remote_cancel: Callable[[str], Awaitable[None]] | None = None

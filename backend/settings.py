@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # Stories written at once per process (per story model host), and how many more may wait.
     max_concurrent_runs: int = Field(default=8, ge=1, le=10_000)
     max_queued_runs: int = Field(default=32, ge=0, le=100_000)
+    # Per family (parent account): new stories per minute, and streams open at once.
+    family_runs_per_minute: int = Field(default=20, ge=1, le=10_000)
+    family_concurrent_streams: int = Field(default=10, ge=1, le=10_000)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
     # At start-up, mark runs a dead process left unfinished as interrupted. Only for the one
     # process that runs stories on this database (not an in-process CLI beside a server).

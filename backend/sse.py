@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -38,6 +39,15 @@ async def run_frames(
     # A disconnecting client cancels only this generator: the run keeps going.
     async for event in log.follow(run_id, after_seq):
         yield frame(event)
+
+
+async def held_open(
+    frames: AsyncIterator[ServerSentEvent], place: AbstractAsyncContextManager[None]
+) -> AsyncIterator[ServerSentEvent]:
+    """Frames that hold `place` (a family's stream count, say) for as long as they flow."""
+    async with place:
+        async for frame in frames:
+            yield frame
 
 
 def event_stream(

@@ -195,6 +195,9 @@ def service_environment(
             "STORYSTREAM_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
             "STORYSTREAM_SCRIPTED_TOKENS_PER_SECOND": f"{tokens_per_second:g}",
             "STORYSTREAM_SCRIPTED_TEXT": scripted_text,
+            # One bench family streams far more stories a minute than a real one would.
+            "STORYSTREAM_FAMILY_RUNS_PER_MINUTE": "10000",
+            "STORYSTREAM_FAMILY_CONCURRENT_STREAMS": "10000",
         }
     )
 

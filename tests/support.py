@@ -50,6 +50,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "database_url": f"sqlite+aiosqlite:///{tmp_path / 'storystream.db'}",
         "llm_provider": "scripted",
         "ping_seconds": 15.0,
+        # Tests start many stories for one family quickly; the quota tests set their own.
+        "family_runs_per_minute": 1000,
+        "family_concurrent_streams": 100,
     }
     values.update(overrides)
     return Settings(**values)

@@ -11,10 +11,10 @@ from backend.api.access import RunAccess, StreamRunAccess
 from backend.api.chapters import ChapterFromBody, ChapterFromQuery
 from backend.api.deps import ResumeAfterDep, ServicesDep, SessionDep
 from backend.api.schemas import NOT_FOUND, ErrorBody, RunCancelled, RunCreated, RunRead
-from backend.db.models import ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, Run, Story
+from backend.db.models import ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, Child, Run, Story
 from backend.runs.log import UnknownRunLog
 from backend.services import Services
-from backend.sse import SSE_RESPONSE_DOC, event_stream, run_frames
+from backend.sse import SSE_RESPONSE_DOC, event_stream, held_open, run_frames
 
 router = APIRouter(tags=["runs"])
 
@@ -25,6 +25,11 @@ def stream_url(run_id: str) -> str:
     return f"{API_PREFIX}/runs/{run_id}/stream"
 
 
+def _family_of(child: Child) -> int:
+    # Reached through an access check, so the child has a parent.
+    return child.parent_id or 0
+
+
 @router.post(
     "/runs",
     status_code=status.HTTP_201_CREATED,
@@ -33,6 +38,7 @@ def stream_url(run_id: str) -> str:
 )
 async def create_run(chapter: ChapterFromBody, services: ServicesDep) -> JSONResponse:
     """Start writing a chapter in the background; follow it at `stream_url`."""
+    await services.quotas.take_run(_family_of(chapter.child))
     run_id = await services.runs.submit(
         child_id=chapter.child.id, series_id=chapter.series_id, request=chapter.request
     )
@@ -58,11 +64,14 @@ async def generate_story_stream(chapter: ChapterFromQuery, services: ServicesDep
     """Start a chapter and stream it. Works with `EventSource` (authenticate with `?ticket=`);
     reconnects resume through `GET /runs/{run_id}/stream` (the run id is in the first event and
     the `X-Run-Id` header)."""
+    family = _family_of(chapter.child)
+    services.quotas.check_stream(family)
+    await services.quotas.take_run(family)
     run_id = await services.runs.submit(
         child_id=chapter.child.id, series_id=chapter.series_id, request=chapter.request
     )
     return event_stream(
-        run_frames(services.event_log, run_id, 0),
+        held_open(run_frames(services.event_log, run_id, 0), services.quotas.stream(family)),
         ping_seconds=services.settings.ping_seconds,
         run_id=run_id,
     )
@@ -117,7 +126,7 @@ async def read_run(run: RunAccess, session: SessionDep, services: ServicesDep) -
     },
 )
 async def stream_run(
-    run: StreamRunAccess, after: ResumeAfterDep, services: ServicesDep
+    run: StreamRunAccess, after: ResumeAfterDep, services: ServicesDep, session: SessionDep
 ) -> Response:
     """Join a run from its first event, or resume after `Last-Event-ID` with nothing missed
     and nothing repeated."""
@@ -139,8 +148,13 @@ async def stream_run(
             status.HTTP_400_BAD_REQUEST,
             f"last event id {after} is beyond run {run.id}'s newest event ({last})",
         )
+    child = await session.get(Child, run.child_id)
+    family = _family_of(child) if child is not None else 0
+    services.quotas.check_stream(family)
     return event_stream(
-        run_frames(log, run.id, after), ping_seconds=services.settings.ping_seconds, run_id=run.id
+        held_open(run_frames(log, run.id, after), services.quotas.stream(family)),
+        ping_seconds=services.settings.ping_seconds,
+        run_id=run.id,
     )
 
 
