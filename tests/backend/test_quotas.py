@@ -14,7 +14,7 @@ async def test_a_family_starting_too_many_stories_a_minute_gets_429(tmp_path: Pa
     async with running(create_app(settings)) as client:
         await sign_up(client)
         child_id = await create_child(client)
-        body = {"child_id": child_id, "theme": "space"}
+        body: dict[str, str | int] = {"child_id": child_id, "theme": "space"}
         assert [(await client.post("/api/v1/runs", json=body)).status_code for _ in range(2)] == [
             201,
             201,
