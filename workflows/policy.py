@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from workflows.safety import RuleCheck
+from workflows.safety import RuleCheck, build_report
 from workflows.state import SafetyIssue, SafetyReport, StoryRequest
 
 # Mild suspense ("scary" words) is fine for older readers whose parent allows it.
 MILD_PERIL_MIN_AGE = 7
 MILD_PERIL_CATEGORIES = frozenset({"scary"})
-SEVERITY_PENALTY = {"low": 0.05, "medium": 0.2, "high": 0.5}
 
 
 def apply_policy(issues: list[SafetyIssue], request: StoryRequest) -> list[SafetyIssue]:
@@ -34,7 +33,5 @@ def sentence_check(rules: RuleCheck, request: StoryRequest) -> Callable[[str], l
 
 
 def report(issues: list[SafetyIssue]) -> SafetyReport:
-    """Approved when nothing above `low` remains; the score falls with every finding."""
-    score = max(0.0, 1.0 - sum(SEVERITY_PENALTY[issue["severity"]] for issue in issues))
-    approved = all(issue["severity"] == "low" for issue in issues)
-    return SafetyReport(approved=approved, score=round(score, 3), issues=issues)
+    """The verdict on issues after the policy: the rules' own scoring, one formula for all."""
+    return build_report(issues)

@@ -31,7 +31,7 @@ async def test_runs_beyond_the_slots_queue_with_their_place_and_then_complete(
     async with running(create_app(settings)) as client:
         await sign_up(client)
         child_id = await create_child(client)
-        body = {"child_id": child_id, "theme": "space"}
+        body: dict[str, str | int] = {"child_id": child_id, "theme": "space"}
         first = (await client.post("/api/v1/runs", json=body)).json()["run_id"]
         second = (await client.post("/api/v1/runs", json=body)).json()["run_id"]
 

@@ -22,7 +22,10 @@ async def test_a_family_starting_too_many_stories_a_minute_gets_429(tmp_path: Pa
         refused = await client.post("/api/v1/runs", json=body)
         assert refused.status_code == 429
         assert refused.json() == {
-            "detail": "this family started 2 stories in the last minute; wait a little before the next one"
+            "detail": (
+                "this family started 2 stories in the last minute; "
+                "wait a little before the next one"
+            )
         }
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         streamed = await client.get("/api/v1/stories/generate/stream", params=body)
@@ -54,8 +57,7 @@ async def test_a_family_with_too_many_open_streams_gets_429(tmp_path: Path) -> N
         second = await client.get(f"/api/v1/runs/{run_id}/stream")
         assert second.status_code == 429
         assert (
-            second.json()["detail"]
-            == "this family already has 1 story streaming; close one first"
+            second.json()["detail"] == "this family already has 1 story streaming; close one first"
         )
         frames = await first
         assert frames[-1].event == "complete"

@@ -1,5 +1,6 @@
 """Child-safety checks of story text, used by the `safety_check` node."""
 
-from workflows.safety.rules import RuleCheck, load_rule_check
+from workflows.safety.rules import RuleCheck, build_report, load_rule_check
+from workflows.safety.terms import WordListError
 
-__all__ = ["RuleCheck", "load_rule_check"]
+__all__ = ["RuleCheck", "WordListError", "build_report", "load_rule_check"]
