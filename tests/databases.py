@@ -39,6 +39,11 @@ async def _admin(statement: str) -> None:
         await connection.close()
 
 
+async def admin_statement(statement: str) -> None:
+    """Run one statement as the test PostgreSQL's administrator (to inject faults, say)."""
+    await _admin(statement)
+
+
 @cache
 def _postgres_problem() -> str | None:
     try:

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 
 from backend.runs.manager import Overloaded, ShuttingDown
 
@@ -57,7 +58,20 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, IntegrityError | DataError | ProgrammingError):
+        return await _unexpected_error(request, exc)  # a bug or a conflict, not an outage
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "the story library is unavailable right now; try again shortly"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(SHUTDOWN_RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    # A lost or refusing database is an outage to wait out (503), not a bug (500).
+    app.add_exception_handler(DBAPIError, _database_unavailable)
     app.add_exception_handler(ShuttingDown, _unavailable)
     app.add_exception_handler(Overloaded, _unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -60,7 +60,9 @@ async def create_run(chapter: ChapterFromBody, services: ServicesDep) -> JSONRes
         409: {"model": ErrorBody},
     },
 )
-async def generate_story_stream(chapter: ChapterFromQuery, services: ServicesDep) -> Response:
+async def generate_story_stream(
+    chapter: ChapterFromQuery, services: ServicesDep, session: SessionDep
+) -> Response:
     """Start a chapter and stream it. Works with `EventSource` (authenticate with `?ticket=`);
     reconnects resume through `GET /runs/{run_id}/stream` (the run id is in the first event and
     the `X-Run-Id` header)."""
@@ -70,6 +72,8 @@ async def generate_story_stream(chapter: ChapterFromQuery, services: ServicesDep
     run_id = await services.runs.submit(
         child_id=chapter.child.id, series_id=chapter.series_id, request=chapter.request
     )
+    # A stream may stay open for minutes: it must not hold a database connection meanwhile.
+    await session.close()
     return event_stream(
         held_open(run_frames(services.event_log, run_id, 0), services.quotas.stream(family)),
         ping_seconds=services.settings.ping_seconds,
@@ -151,6 +155,7 @@ async def stream_run(
     child = await session.get(Child, run.child_id)
     family = _family_of(child) if child is not None else 0
     services.quotas.check_stream(family)
+    await session.close()  # no database connection held while the stream is open
     return event_stream(
         held_open(run_frames(log, run.id, after), services.quotas.stream(family)),
         ping_seconds=services.settings.ping_seconds,

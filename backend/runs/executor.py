@@ -37,7 +37,12 @@ from backend.runs.failures import (
 )
 from backend.runs.log import RunEventLog
 from backend.runs.mapper import EventMapper
-from backend.runs.persistence import ChapterNotStored, RetryPolicy, store_chapter
+from backend.runs.persistence import (
+    TRANSIENT_ERRORS,
+    ChapterNotStored,
+    RetryPolicy,
+    store_chapter,
+)
 from workflows.context import StoryContext
 from workflows.fair_queue import FairQueue
 from workflows.graph import DEFAULT_MAX_ATTEMPTS, StoryGraph, initial_state
@@ -82,6 +87,10 @@ class RunEnvironment:
     timeouts: RunTimeouts
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     persist_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Recording how a run ended may outlast a longer outage: about a minute by default.
+    record_retry: RetryPolicy = field(
+        default_factory=lambda: RetryPolicy(attempts=9, first_delay_seconds=0.25)
+    )
     # Run slots of the story model host: how many stories are written at once.
     slots: FairQueue[object] = field(default_factory=lambda: run_slots(UNLIMITED_RUNS))
     clock: Callable[[], float] = field(default=time.monotonic)
@@ -324,15 +333,35 @@ async def _end_failed(
     if progress is not None:
         values["time_to_first_token_ms"] = _elapsed_ms(progress.started, progress.first_token_at)
         values["total_ms"] = _elapsed_ms(progress.started, env.clock())
-    try:
-        await _set_run(env, run_id, **values)
-    except Exception:
-        logger.exception("run %s: recording the failure %s failed", run_id, event.error_code)
+    # Record first, so a client that sees the error event and asks finds the same status...
+    recorded = await _record_failure(env, run_id, values, RetryPolicy(attempts=1))
     try:
         if not await env.event_log.is_closed(run_id):
             await env.event_log.append(run_id, event)
     except Exception:
         logger.exception("run %s: publishing the %s event failed", run_id, event.error_code)
+    if not recorded:
+        # ...but with the database away, tell the clients at once and keep trying to record
+        # it, so the run is not left "running".
+        await _record_failure(env, run_id, values, env.record_retry)
+
+
+async def _record_failure(
+    env: RunEnvironment, run_id: str, values: dict[str, object], retry: RetryPolicy
+) -> bool:
+    delays = retry.delays()
+    for attempt in range(retry.attempts):
+        try:
+            await _set_run(env, run_id, **values)
+            return True
+        except TRANSIENT_ERRORS as exc:
+            logger.warning("run %s: recording how it ended failed (%s)", run_id, exc)
+            if attempt < len(delays):
+                await asyncio.sleep(delays[attempt])
+        except Exception:
+            logger.exception("run %s: recording how it ended failed", run_id)
+            return False
+    return False
 
 
 INTERRUPTED_MESSAGE = "the service stopped before the story was finished"
