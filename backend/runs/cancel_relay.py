@@ -4,11 +4,14 @@ one executing the run (subscribed to the channel) stops it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+
+from backend.runs.redis_log import REDIS_OUTAGES
 
 logger = logging.getLogger(__name__)
 CANCEL_CHANNEL = "storystream:cancel"
@@ -28,7 +31,15 @@ class RedisCancelRelay:
 
     async def _listen(self, pubsub: PubSub) -> None:
         while True:
-            message = await pubsub.get_message(timeout=1.0)
+            try:
+                message = await pubsub.get_message(timeout=1.0)
+            except REDIS_OUTAGES as exc:
+                # Redis restarting: wait, then subscribe again on a fresh connection.
+                logger.warning("cancel relay lost Redis (%s); resubscribing", exc)
+                await asyncio.sleep(0.5)
+                with contextlib.suppress(*REDIS_OUTAGES):
+                    await pubsub.subscribe(CANCEL_CHANNEL)
+                continue
             if message is None or message.get("type") != "message":
                 continue
             data = message["data"]

@@ -2,21 +2,31 @@
 
 Per run:  <prefix><run_id>:events   a stream; entry id "<seq>-0", fields type and data
           <prefix><run_id>:meta     a hash; last (newest seq) and closed (1 after the end)
-The replica executing a run is its only writer. Both keys expire `retention_seconds` after the
-run's last event (and `live_ttl_seconds` after creation, for a run whose writer died).
+The replica executing a run is its only writer; it keeps the run's events until the run ends and
+replays them if Redis comes back empty (a restart without persistence), so readers, who ride out
+the outage, continue without a gap. Both keys expire `retention_seconds` after the run's last
+event (and `live_ttl_seconds` after the last write, for a run whose writer died).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from backend.runs.events import WireEvent, event_json
 from backend.runs.log import LoggedEvent, UnknownRunLog
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 DEFAULT_PREFIX = "storystream:run:"
+REDIS_OUTAGES = (RedisConnectionError, RedisTimeoutError, OSError)
 READ_BATCH = 500
 
 
@@ -56,12 +66,17 @@ class RedisEventLog:
         live_ttl_seconds: float,
         block_ms: int = 5000,
         prefix: str = DEFAULT_PREFIX,
+        outage_seconds: float = 30.0,
     ) -> None:
         self._redis = client
         self._retention = max(1, round(retention_seconds))
         self._live_ttl = max(1, round(live_ttl_seconds))
         self._block_ms = block_ms
         self._prefix = prefix
+        # How long writers and readers ride out Redis being away (a restart, a failover).
+        self._outage_seconds = outage_seconds
+        # The events of the runs this process writes: replayed if Redis restarts empty.
+        self._written: dict[str, list[LoggedEvent]] = {}
 
     def _events_key(self, run_id: str) -> str:
         return f"{self._prefix}{run_id}:events"
@@ -69,42 +84,73 @@ class RedisEventLog:
     def _meta_key(self, run_id: str) -> str:
         return f"{self._prefix}{run_id}:meta"
 
+    async def _retrying(self, action: Callable[[], Awaitable[T]]) -> T:
+        deadline = time.monotonic() + self._outage_seconds
+        delay = 0.05
+        while True:
+            try:
+                return await action()
+            except REDIS_OUTAGES:
+                if time.monotonic() + delay > deadline:
+                    raise
+                logger.warning("Redis unavailable; retrying in %.2fs", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
     async def create(self, run_id: str) -> None:
+        self._written[run_id] = []
+        await self._retrying(lambda: self._start(run_id))
+
+    async def _start(self, run_id: str) -> None:
         meta = self._meta_key(run_id)
         async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._events_key(run_id))
             pipe.hset(meta, mapping={"last": 0, "closed": 0})
             pipe.expire(meta, self._live_ttl)
             await pipe.execute()
 
-    async def append(self, run_id: str, event: WireEvent) -> LoggedEvent:
-        meta = self._meta_key(run_id)
-        state = await self._redis.hmget(meta, ["last", "closed"])
-        if state[0] is None:
-            raise UnknownRunLog(run_id)
-        if _text(state[1]) == "1":
-            raise RuntimeError(f"run {run_id} already ended; its event log is closed")
-        seq = int(await self._redis.hincrby(meta, "last", 1))
-        logged = LoggedEvent(seq=seq, type=event.type, data=event_json(event))
-        events = self._events_key(run_id)
+    async def _publish(self, run_id: str, new: list[LoggedEvent]) -> None:
+        """Write `new` events; first replay the earlier ones if Redis lost them."""
+        meta, events = self._meta_key(run_id), self._events_key(run_id)
+        written = self._written.get(run_id, [])
+        known = await self._redis.hget(meta, "last")
+        stored = int(_text(known)) if known is not None else 0
+        pending = [event for event in written if event.seq > stored]
+        if not pending and new and new[-1].seq <= stored:
+            return  # an earlier attempt got through; its answer was lost
+        last = pending[-1] if pending else None
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(events, {"type": logged.type, "data": logged.data}, id=f"{seq}-0")
-            if logged.is_terminal:
-                pipe.hset(meta, "closed", 1)
-                pipe.expire(meta, self._retention)
-                pipe.expire(events, self._retention)
-            else:
-                pipe.expire(events, self._live_ttl)
+            for event in pending:
+                pipe.xadd(events, {"type": event.type, "data": event.data}, id=f"{event.seq}-0")
+            closed = last is not None and last.is_terminal
+            pipe.hset(meta, mapping={"last": last.seq if last else stored, "closed": int(closed)})
+            ttl = self._retention if closed else self._live_ttl
+            pipe.expire(meta, ttl)
+            if pending:
+                pipe.expire(events, ttl)
             await pipe.execute()
+
+    async def append(self, run_id: str, event: WireEvent) -> LoggedEvent:
+        written = self._written.get(run_id)
+        if written is None:
+            raise UnknownRunLog(run_id)  # only the replica running a run writes its log
+        if written and written[-1].is_terminal:
+            raise RuntimeError(f"run {run_id} already ended; its event log is closed")
+        logged = LoggedEvent(seq=len(written) + 1, type=event.type, data=event_json(event))
+        written.append(logged)
+        await self._retrying(lambda: self._publish(run_id, [logged]))
+        if logged.is_terminal:
+            del self._written[run_id]
         return logged
 
     async def last_seq(self, run_id: str) -> int:
-        last = await self._redis.hget(self._meta_key(run_id), "last")
+        last = await self._retrying(lambda: self._redis.hget(self._meta_key(run_id), "last"))
         if last is None:
             raise UnknownRunLog(run_id)
         return int(_text(last))
 
     async def is_closed(self, run_id: str) -> bool:
-        closed = await self._redis.hget(self._meta_key(run_id), "closed")
+        closed = await self._retrying(lambda: self._redis.hget(self._meta_key(run_id), "closed"))
         if closed is None:
             raise UnknownRunLog(run_id)
         return _text(closed) == "1"
@@ -112,23 +158,35 @@ class RedisEventLog:
     async def follow(self, run_id: str, after_seq: int) -> AsyncIterator[LoggedEvent]:
         events = self._events_key(run_id)
         position = max(after_seq, 0)
+        missing_since: float | None = None
         while True:
-            answer = await self._redis.xread(
-                {events: f"{position}-0"}, count=READ_BATCH, block=self._block_ms
-            )
+            try:
+                answer = await self._redis.xread(
+                    {events: f"{position}-0"}, count=READ_BATCH, block=self._block_ms
+                )
+            except REDIS_OUTAGES:
+                await asyncio.sleep(0.2)  # Redis restarting: the writer replays, we read on
+                continue
             entries = _stream_entries(answer)
             for logged in entries:
                 position = logged.seq
                 yield logged
                 if logged.is_terminal:
                     return
-            if not entries:
-                # Quiet for a while: stop if the log is gone or ended before our position.
-                try:
-                    if await self.is_closed(run_id) and await self.last_seq(run_id) <= position:
-                        return
-                except UnknownRunLog:
+            if entries:
+                continue
+            # Quiet for a while: stop if the log ended before our position, or is gone for
+            # longer than a restart takes.
+            try:
+                if await self.is_closed(run_id) and await self.last_seq(run_id) <= position:
                     return
+                missing_since = None
+            except UnknownRunLog:
+                missing_since = missing_since or time.monotonic()
+                if time.monotonic() - missing_since > self._outage_seconds:
+                    return
+            except REDIS_OUTAGES:
+                await asyncio.sleep(0.2)
 
     async def aclose(self) -> None:
         await self._redis.aclose()
