@@ -46,6 +46,10 @@ can join or resume its stream with `Last-Event-ID`. Each stream ends with exactl
 """
 
 
+def _hosts(config: ProviderConfig) -> int:
+    return len(config.ollama_hosts) if config.name == "ollama" else 1
+
+
 def build_event_log(settings: Settings) -> RunEventLog:
     """Redis Streams when STORYSTREAM_REDIS_URL is set (several replicas), else in memory."""
     if settings.redis_url is None:
@@ -133,7 +137,8 @@ def create_app(
                 total_seconds=settings.run_timeout_seconds,
             ),
             max_attempts=settings.safety_max_attempts,
-            slots=run_slots(settings.max_concurrent_runs),
+            # "Per story model host": several Ollama hosts take that many stories each.
+            slots=run_slots(settings.max_concurrent_runs * _hosts(config)),
             persist_retry=RetryPolicy(
                 attempts=settings.persist_attempts,
                 first_delay_seconds=settings.persist_first_delay_seconds,

@@ -129,8 +129,12 @@ def _unsafe_value_problems(settings: Settings) -> list[str]:
         ("redis://", "rediss://", "unix://")
     ):
         problems.append(f"{name('redis_url')} must be a redis:// or rediss:// URL")
-    if not settings.ollama_base_url.startswith(("http://", "https://")):
-        problems.append(f"{name('ollama_base_url')} must be an http:// or https:// URL")
+    hosts = [url.strip() for url in settings.ollama_base_url.split(",") if url.strip()]
+    if not hosts or not all(url.startswith(("http://", "https://")) for url in hosts):
+        problems.append(
+            f"{name('ollama_base_url')} must be one or more http:// or https:// URLs, "
+            "separated by commas"
+        )
     if settings.local_model_path is not None and not settings.local_model_path.is_file():
         problems.append(f"{name('local_model_path')}: no model file at {settings.local_model_path}")
     if settings.env == "production":

@@ -20,6 +20,7 @@ from workflows.providers.local import (
     embedded_model_path,
     local_model_problem,
 )
+from workflows.providers.ollama_hosts import OllamaHost, OllamaHostPool, RoutedChatModel
 from workflows.providers.scripted import ScriptedChatModel
 
 ProviderName = Literal["ollama", "local", "scripted"]
@@ -43,6 +44,11 @@ class ProviderConfig:
     scripted_tokens_per_second: float = 0.0
     scripted_fail_at_token: int | None = None
     chosen_because: str = "configured"
+
+    @property
+    def ollama_hosts(self) -> list[str]:
+        """STORYSTREAM_OLLAMA_BASE_URL may list several hosts, separated by commas."""
+        return [url.strip() for url in self.ollama_base_url.split(",") if url.strip()]
 
     @property
     def model_path(self) -> Path | None:
@@ -107,10 +113,25 @@ async def probe_ollama(base_url: str, model: str) -> ProviderStatus:
     )
 
 
+async def probe_ollama_hosts(hosts: list[str], model: str) -> ProviderStatus:
+    """Ready when any host can serve the model (each story goes to a host that can)."""
+    statuses = [await probe_ollama(host, model) for host in hosts]
+    ready = [status for status in statuses if status.ready]
+    if len(statuses) == 1:
+        return statuses[0]
+    detail = "; ".join(status.detail for status in statuses)
+    return ProviderStatus(
+        "ollama",
+        model,
+        ready=bool(ready),
+        detail=f"{len(ready)} of {len(statuses)} hosts ready: {detail}",
+    )
+
+
 async def probe(config: ProviderConfig) -> ProviderStatus:
     """Ask the chosen backend whether it can serve the configured model right now."""
     if config.name == "ollama":
-        return await probe_ollama(config.ollama_base_url, config.ollama_model)
+        return await probe_ollama_hosts(config.ollama_hosts, config.ollama_model)
     if config.name == "local":
         problem = local_model_problem(config.model_path)
         if problem:
@@ -128,7 +149,7 @@ async def resolve_provider(config: ProviderConfig) -> ProviderConfig:
     """Turn `auto` into a concrete provider: Ollama when it answers with the model, else local."""
     if config.name != "auto":
         return config
-    ollama = await probe_ollama(config.ollama_base_url, config.ollama_model)
+    ollama = await probe_ollama_hosts(config.ollama_hosts, config.ollama_model)
     if ollama.ready:
         return dataclasses.replace(config, name="ollama", chosen_because=f"auto: {ollama.detail}")
     local_problem = local_model_problem(config.model_path)
@@ -152,7 +173,8 @@ def build_judge(
     """The whole-chapter LLM judge: Llama Guard on the configured Ollama, or a rubric prompt to
     the story model itself."""
     if kind == "llama_guard":
-        guard = ChatOllama(model=judge_model, base_url=config.ollama_base_url, temperature=0.0)
+        # The judge is small: it runs on the first Ollama host.
+        guard = ChatOllama(model=judge_model, base_url=config.ollama_hosts[0], temperature=0.0)
         return LlamaGuardJudge(model=guard)
     if kind == "rubric":
         return RubricJudge(model=story_model, prompts=load_prompt_library())
@@ -162,15 +184,25 @@ def build_judge(
 def build_chat_model(config: ProviderConfig) -> BuiltModel:
     """The chat model for a resolved provider (call `resolve_provider` first for `auto`)."""
     if config.name == "ollama":
-        return BuiltModel(
+        models = [
             ChatOllama(
                 model=config.ollama_model,
-                base_url=config.ollama_base_url,
+                base_url=host,
                 temperature=config.temperature,
                 num_predict=config.max_tokens,
                 repeat_penalty=1.1,
             )
+            for host in config.ollama_hosts
+        ]
+        if len(models) == 1:
+            return BuiltModel(models[0])
+        hosts = OllamaHostPool(
+            [
+                OllamaHost(base_url=host, model=model)
+                for host, model in zip(config.ollama_hosts, models, strict=True)
+            ]
         )
+        return BuiltModel(RoutedChatModel(pool=hosts))
     if config.name == "local":
         pool = LocalModelPool(
             config.model_path,
