@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import uvicorn
@@ -21,6 +21,8 @@ from fastapi import FastAPI
 from httpx_sse import aconnect_sse
 
 from backend.settings import Settings
+from workflows.state import StoryRequest
+from workflows.themes import load_theme_catalogue
 
 STORY_BODY = (
     "Mia found a tiny silver key under the garden gate. She turned it over in her hand and smiled. "
@@ -249,3 +251,24 @@ def ollama_speaking_app(text_chunks: list[str], *, model: str = "llama3.2:3b") -
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     return fake
+
+
+def story_request(**overrides: object) -> StoryRequest:
+    """A story request for Mia, six, on the space theme; `overrides` change single fields."""
+    values: dict[str, object] = {
+        "child_name": "Mia",
+        "child_age": 6,
+        "reading_level": "beginner",
+        "interests": [],
+        "blocked_topics": [],
+        "allow_mild_peril": False,
+        "story_length": "medium",
+        "theme": load_theme_catalogue()["space"].spec(),
+        "gate": "sentence",
+        "chapter_number": 1,
+        "title": "Moon Trip",
+        "previous_summary": None,
+        "chosen_choice": None,
+    }
+    values.update(overrides)
+    return cast(StoryRequest, values)

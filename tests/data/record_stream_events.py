@@ -13,29 +13,13 @@ from typing import Any
 
 from langchain_core.messages import BaseMessageChunk
 
-from tests.support import CHOICES_BLOCK, STORY_TEXT
+from tests.support import CHOICES_BLOCK, STORY_TEXT, story_request
 from workflows.context import StoryContext
 from workflows.graph import graph, initial_state
 from workflows.providers.scripted import ScriptedChatModel
-from workflows.state import StoryRequest
-from workflows.themes import load_theme_catalogue
 
 FOLDER = Path(__file__).with_name("stream_events")
-REQUEST = StoryRequest(
-    child_name="Mia",
-    child_age=6,
-    reading_level="beginner",
-    interests=[],
-    blocked_topics=[],
-    allow_mild_peril=False,
-    story_length="medium",
-    theme=load_theme_catalogue()["space"].spec(),
-    gate="sentence",
-    chapter_number=1,
-    title="Mia and the Key",
-    previous_summary=None,
-    chosen_choice=None,
-)
+REQUEST = story_request(title="Mia and the Key")
 SCENARIOS: dict[str, ScriptedChatModel] = {
     "approved_story": ScriptedChatModel(text=STORY_TEXT),
     "rejected_story": ScriptedChatModel(text="The pirate pulled out a gun." + CHOICES_BLOCK),

@@ -10,7 +10,7 @@ import respx
 from langchain_ollama import ChatOllama
 
 from backend.runs.failures import classify_backend_error
-from tests.support import STORY_TEXT, ndjson, ollama_chat_lines
+from tests.support import STORY_TEXT, ndjson, ollama_chat_lines, story_request
 from workflows.context import StoryContext
 from workflows.graph import graph, initial_state
 from workflows.judges import (
@@ -22,25 +22,9 @@ from workflows.judges import (
 )
 from workflows.prompts import load_prompt_library
 from workflows.providers.scripted import ScriptedChatModel
-from workflows.state import StoryRequest
-from workflows.themes import load_theme_catalogue
 
 OLLAMA = "http://ollama.test:11434"
-REQUEST = StoryRequest(
-    child_name="Mia",
-    child_age=6,
-    reading_level="beginner",
-    interests=[],
-    blocked_topics=[],
-    allow_mild_peril=False,
-    story_length="short",
-    theme=load_theme_catalogue()["space"].spec(),
-    gate="sentence",
-    chapter_number=1,
-    title="Moon",
-    previous_summary=None,
-    chosen_choice=None,
-)
+REQUEST = story_request(story_length="short", title="Moon")
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import string
-from typing import cast
 
 import pytest
 
+from tests.support import story_request
 from workflows.judges import rubric_prompt
 from workflows.prompts import PromptError, load_prompt_library
 from workflows.state import SafetyIssue, StoryRequest
@@ -15,23 +15,13 @@ _PLACEHOLDER = string.Formatter()
 
 
 def _request(**overrides: object) -> StoryRequest:
-    values: dict[str, object] = {
-        "child_name": "Mia",
-        "child_age": 6,
-        "reading_level": "beginner",
+    base: dict[str, object] = {
         "interests": ["rockets", "cats"],
         "blocked_topics": ["spiders"],
-        "allow_mild_peril": False,
         "story_length": "short",
-        "theme": load_theme_catalogue()["space"].spec(),
-        "gate": "sentence",
-        "chapter_number": 1,
         "title": "Mia and the Moon",
-        "previous_summary": None,
-        "chosen_choice": None,
     }
-    values.update(overrides)
-    return cast(StoryRequest, values)
+    return story_request(**{**base, **overrides})
 
 
 REQUESTS = {

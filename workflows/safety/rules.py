@@ -88,7 +88,7 @@ def build_report(issues: list[SafetyIssue]) -> SafetyReport:
     score = math.prod(1.0 - SEVERITY_PENALTY[issue["severity"]] for issue in issues)
     # Low-severity hits lower the score; anything stronger keeps the chapter from a child.
     approved = all(issue["severity"] == "low" for issue in issues)
-    return SafetyReport(approved=approved, score=round(score, 3), issues=issues)
+    return SafetyReport(approved=approved, score=round(float(score), 3), issues=issues)
 
 
 def _inside_any(hit: Hit, excuses: Sequence[Hit]) -> bool:
