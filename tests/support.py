@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import httpx
 import uvicorn
@@ -231,9 +231,15 @@ def ndjson(lines: Iterable[dict[str, Any]]) -> bytes:
     return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
 
 
-def ollama_speaking_app(text_chunks: list[str], *, model: str = "llama3.2:3b") -> FastAPI:
+OllamaFault = Literal["none", "server_error", "malformed", "stall"]
+
+
+def ollama_speaking_app(
+    text_chunks: list[str], *, model: str = "llama3.2:3b", fault: OllamaFault = "none"
+) -> FastAPI:
     """A small HTTP server that answers like Ollama: `/api/tags` lists `model`, `/api/chat`
-    streams `text_chunks` as NDJSON. A test double for end-to-end tests over real sockets."""
+    streams `text_chunks` as NDJSON, or misbehaves as `fault` says (a 500, a broken line, or
+    silence after two tokens). A test double for end-to-end tests over real sockets."""
     from fastapi.responses import JSONResponse, StreamingResponse
 
     fake = FastAPI()
@@ -242,10 +248,18 @@ def ollama_speaking_app(text_chunks: list[str], *, model: str = "llama3.2:3b") -
     async def tags() -> JSONResponse:
         return JSONResponse({"models": [{"name": model, "model": model, "size": 2_019_393_189}]})
 
-    @fake.post("/api/chat")
-    async def chat() -> StreamingResponse:
+    @fake.post("/api/chat", response_model=None)
+    async def chat() -> StreamingResponse | JSONResponse:
+        if fault == "server_error":
+            return JSONResponse({"error": "model runner crashed"}, status_code=500)
+
         async def lines() -> AsyncIterator[bytes]:
-            for line in ollama_chat_lines(text_chunks, model=model):
+            for number, line in enumerate(ollama_chat_lines(text_chunks, model=model)):
+                if number == 2 and fault == "malformed":
+                    yield b'{"message": {"content": "bro\n'
+                    return
+                if number == 2 and fault == "stall":
+                    await asyncio.Event().wait()  # connection open, no more bytes
                 yield json.dumps(line).encode() + b"\n"
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
