@@ -47,6 +47,7 @@ DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "capacity.json"
 # Raw tokens (a parent's preview), so the delays measure the server; the sentence gate's own
 # delay is measured by bench.stream_bench.
 RUN_BODY: dict[str, Any] = {"theme": THEME, "gate": "none"}
+STARTING_AT_ONCE = 8
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,20 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def one_stream(
-    client: httpx.AsyncClient, run_id: str, pace: float, opened: asyncio.Event
+    client: httpx.AsyncClient,
+    child_id: int,
+    pace: float,
+    opened: asyncio.Event,
+    starting: asyncio.Semaphore,
 ) -> tuple[float, list[float], int]:
-    """Stream one run; return time to first event, added delays between tokens, token count."""
+    """Start a story and stream it at once; return time to first event (from the request),
+    the added delays between tokens, and the token count."""
     started = time.perf_counter()
+    async with starting:  # a browser-like ramp: a few new stories at a time, not all at once
+        created = await client.post("/api/v1/runs", json=RUN_BODY | {"child_id": child_id})
+    if created.status_code != 201:
+        raise BenchError(f"starting a run answered {created.status_code}: {created.text[:200]}")
+    run_id = created.json()["run_id"]
     first: float | None = None
     arrivals: list[float] = []
     async with aconnect_sse(client, "GET", f"/api/v1/runs/{run_id}/stream") as source:
@@ -106,17 +117,12 @@ async def measure_level(server: Server, streams: int, rate: float, patience: flo
     ) as client:
         child_id = await create_child(client)
         idle = resident_mb(server.pid)
-        run_ids = [
-            (await client.post("/api/v1/runs", json=RUN_BODY | {"child_id": child_id})).json()[
-                "run_id"
-            ]
-            for _ in range(streams)
-        ]
-        opened = [asyncio.Event() for _ in run_ids]
+        opened = [asyncio.Event() for _ in range(streams)]
+        starting = asyncio.Semaphore(STARTING_AT_ONCE)
         started = time.perf_counter()
         tasks = [
-            asyncio.create_task(one_stream(client, run_id, 1.0 / rate, flag))
-            for run_id, flag in zip(run_ids, opened, strict=True)
+            asyncio.create_task(one_stream(client, child_id, 1.0 / rate, flag, starting))
+            for flag in opened
         ]
         await asyncio.wait_for(asyncio.gather(*(flag.wait() for flag in opened)), patience)
         open_rss = resident_mb(server.pid)

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from backend.runs.manager import Overloaded, ShuttingDown
 
@@ -72,6 +73,8 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 def install_error_handlers(app: FastAPI) -> None:
     # A lost or refusing database is an outage to wait out (503), not a bug (500).
     app.add_exception_handler(DBAPIError, _database_unavailable)
+    # Every pooled connection busy for the pool's whole timeout: overloaded, not broken.
+    app.add_exception_handler(PoolTimeout, _database_unavailable)
     app.add_exception_handler(ShuttingDown, _unavailable)
     app.add_exception_handler(Overloaded, _unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
