@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from backend.app import create_app
 from backend.db.engine import create_engine, create_session_factory
@@ -96,3 +98,24 @@ async def test_shutdown_waits_for_a_run_that_finishes_within_the_grace(tmp_path:
         await app.state.services.runs.shutdown(settings.shutdown_grace_seconds)
         run = (await client.get(f"/api/v1/runs/{run_id}")).json()
         assert run["status"] == "completed"
+
+
+async def test_an_exhausted_database_pool_answers_503_not_500(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path))
+    async with running(app) as client:
+        await sign_up(client)
+        services = app.state.services
+
+        def exhausted() -> None:
+            raise PoolTimeout("QueuePool limit of size 5 overflow 10 reached")
+
+        app.state.services = replace(services, sessions=exhausted)
+        try:
+            response = await client.get("/api/v1/children")
+        finally:
+            app.state.services = services
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert response.json() == {
+            "detail": "the story library is unavailable right now; try again shortly"
+        }
