@@ -147,6 +147,14 @@ async def create_child(
     return child_id
 
 
+async def start_run(client: httpx.AsyncClient, child_id: int, theme: str = "space") -> str:
+    """Start a story with `POST /runs`; returns the run id."""
+    response = await client.post("/api/v1/runs", json={"child_id": child_id, "theme": theme})
+    assert response.status_code == 201, response.text
+    run_id: str = response.json()["run_id"]
+    return run_id
+
+
 async def wait_for_run(
     client: httpx.AsyncClient, run_id: str, statuses: set[str], patience: float = 30.0
 ) -> dict[str, Any]:

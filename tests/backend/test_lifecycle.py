@@ -13,7 +13,15 @@ from backend.app import create_app
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.migrate import upgrade_database
 from backend.db.models import Child, Parent, Run
-from tests.support import STORY_TEXT, collect, create_child, make_settings, running, sign_up
+from tests.support import (
+    STORY_TEXT,
+    collect,
+    create_child,
+    make_settings,
+    running,
+    sign_up,
+    start_run,
+)
 
 
 async def test_runs_left_running_by_a_dead_process_are_marked_interrupted(tmp_path: Path) -> None:
@@ -59,9 +67,7 @@ async def test_shutdown_lets_short_runs_finish_and_interrupts_long_ones(tmp_path
     async with running(app) as client:
         await sign_up(client)
         child_id = await create_child(client)
-        run_id = (
-            await client.post("/api/v1/runs", json={"child_id": child_id, "theme": "space"})
-        ).json()["run_id"]
+        run_id = await start_run(client, child_id)
         services = app.state.services
         await services.runs.shutdown(settings.shutdown_grace_seconds)
         refused = await client.post("/api/v1/runs", json={"child_id": child_id, "theme": "space"})
@@ -92,9 +98,7 @@ async def test_shutdown_waits_for_a_run_that_finishes_within_the_grace(tmp_path:
     async with running(app) as client:
         await sign_up(client)
         child_id = await create_child(client)
-        run_id = (
-            await client.post("/api/v1/runs", json={"child_id": child_id, "theme": "space"})
-        ).json()["run_id"]
+        run_id = await start_run(client, child_id)
         await app.state.services.runs.shutdown(settings.shutdown_grace_seconds)
         run = (await client.get(f"/api/v1/runs/{run_id}")).json()
         assert run["status"] == "completed"

@@ -6,7 +6,15 @@ import asyncio
 from pathlib import Path
 
 from backend.app import create_app
-from tests.support import STORY_TEXT, collect, create_child, make_settings, running, sign_up
+from tests.support import (
+    STORY_TEXT,
+    collect,
+    create_child,
+    make_settings,
+    running,
+    sign_up,
+    start_run,
+)
 
 
 async def test_a_family_starting_too_many_stories_a_minute_gets_429(tmp_path: Path) -> None:
@@ -49,9 +57,7 @@ async def test_a_family_with_too_many_open_streams_gets_429(tmp_path: Path) -> N
     async with running(create_app(settings)) as client:
         await sign_up(client)
         child_id = await create_child(client)
-        run_id = (
-            await client.post("/api/v1/runs", json={"child_id": child_id, "theme": "space"})
-        ).json()["run_id"]
+        run_id = await start_run(client, child_id)
         first = asyncio.create_task(collect(client, f"/api/v1/runs/{run_id}/stream"))
         await asyncio.sleep(0.3)
         second = await client.get(f"/api/v1/runs/{run_id}/stream")

@@ -21,6 +21,7 @@ from tests.support import (
     create_child,
     make_settings,
     sign_up,
+    start_run,
     streamed_text,
     wait_for_run,
 )
@@ -48,9 +49,7 @@ async def test_a_database_outage_at_persist_time_ends_with_persist_failed(
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
             await sign_up(client)
             child_id = await create_child(client)
-            run_id = (
-                await client.post("/api/v1/runs", json={"child_id": child_id, "theme": "space"})
-            ).json()["run_id"]
+            run_id = await start_run(client, child_id)
             reading = asyncio.create_task(collect(client, f"/api/v1/runs/{run_id}/stream"))
             await asyncio.sleep(0.5)
 

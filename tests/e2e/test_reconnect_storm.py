@@ -9,7 +9,7 @@ import random
 import httpx
 
 from tests.e2e.conftest import Serve
-from tests.support import STORY_TEXT, Frame, collect, create_child
+from tests.support import STORY_TEXT, Frame, collect, create_child, start_run
 
 CLIENTS = 200
 RUNS = 20
@@ -40,12 +40,7 @@ async def test_every_reconnect_continues_exactly(serve: Serve) -> None:
         ping_seconds=1,
     ) as client:
         child_id = await create_child(client)
-        run_ids = [
-            (
-                await client.post("/api/v1/runs", json={"child_id": child_id, "theme": "space"})
-            ).json()["run_id"]
-            for _ in range(RUNS)
-        ]
+        run_ids = [await start_run(client, child_id) for _ in range(RUNS)]
         rng = random.Random(20261122)
         readers = [
             _read_with_drops(client, run_ids[number % RUNS], random.Random(rng.random()))

@@ -25,6 +25,7 @@ from tests.support import (
     create_child,
     make_settings,
     sign_up,
+    start_run,
     streamed_text,
 )
 
@@ -99,9 +100,7 @@ async def test_a_redis_restart_mid_run_loses_and_repeats_nothing(
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
             await sign_up(client)
             child_id = await create_child(client)
-            run_id = (
-                await client.post("/api/v1/runs", json={"child_id": child_id, "theme": "space"})
-            ).json()["run_id"]
+            run_id = await start_run(client, child_id)
             reading = asyncio.create_task(collect(client, f"/api/v1/runs/{run_id}/stream"))
             await asyncio.sleep(0.5)
 

@@ -19,6 +19,7 @@ from tests.support import (
     create_child,
     make_settings,
     sign_up,
+    start_run,
     streamed_text,
     wait_for_run,
 )
@@ -49,9 +50,7 @@ async def test_a_run_started_on_one_replica_is_joined_resumed_and_cancelled_on_a
             on_b.headers["Authorization"] = f"Bearer {token}"
             child_id = await create_child(on_a)
 
-            run_id = (
-                await on_a.post("/api/v1/runs", json={"child_id": child_id, "theme": "space"})
-            ).json()["run_id"]
+            run_id = await start_run(on_a, child_id)
             first = await collect(on_b, f"/api/v1/runs/{run_id}/stream", stop_after_content=5)
             rest = await collect(
                 on_b,
