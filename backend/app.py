@@ -23,9 +23,10 @@ from backend.quotas import FamilyQuotas
 from backend.runs.cancel_relay import RedisCancelRelay
 from backend.runs.executor import RunEnvironment, RunTimeouts, run_slots
 from backend.runs.log import InMemoryEventLog, RunEventLog
-from backend.runs.manager import RunManager, interrupt_orphaned_runs
+from backend.runs.manager import RunManager
 from backend.runs.persistence import RetryPolicy
 from backend.runs.redis_log import RedisEventLog
+from backend.runs.runners import OrphanSweeper, RedisHeartbeats, new_runner_id
 from backend.services import Services
 from backend.settings import Settings, load_settings
 from workflows.context import StoryContext
@@ -106,6 +107,31 @@ async def _story_model(
     return config, built
 
 
+async def _start_orphan_recovery(
+    settings: Settings, environment: RunEnvironment, runner_id: str
+) -> tuple[RedisHeartbeats | None, OrphanSweeper | None]:
+    """End the runs of processes that died: at start-up when this is the only process (no
+    Redis); with Redis, whenever a replica's heartbeat has been missing for its lifetime."""
+    heartbeats = None
+    if settings.redis_url is not None:
+        heartbeats = RedisHeartbeats(
+            redis_from_url(settings.redis_url), runner_id, settings.runner_heartbeat_seconds
+        )
+        await heartbeats.start()
+    if not settings.interrupt_orphaned_runs:
+        return heartbeats, None
+    sweeper = OrphanSweeper(
+        sessions=environment.sessions,
+        event_log=environment.event_log,
+        runner_id=runner_id,
+        heartbeats=heartbeats,
+    )
+    await sweeper.sweep()
+    if heartbeats is not None:
+        sweeper.start(interval_seconds=settings.runner_heartbeat_seconds / 3)
+    return heartbeats, sweeper
+
+
 def create_app(
     settings: Settings | None = None, *, chat_model: BaseChatModel | None = None
 ) -> FastAPI:
@@ -117,7 +143,12 @@ def create_app(
         if settings.auto_migrate:
             await asyncio.to_thread(upgrade_database, settings.database_url)
         await asyncio.to_thread(warm_up)
-        engine = create_engine(settings.database_url)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout_seconds=settings.database_pool_timeout_seconds,
+        )
         sessions = create_session_factory(engine)
         event_log = build_event_log(settings)
         config, built = await _story_model(settings, chat_model)
@@ -144,23 +175,15 @@ def create_app(
                 first_delay_seconds=settings.persist_first_delay_seconds,
             ),
         )
+        runner_id = new_runner_id()
         runs = RunManager(
             environment,
             provider=config.name,
             model=config.model_label,
+            runner_id=runner_id,
             max_live_runs=settings.max_concurrent_runs + settings.max_queued_runs,
         )
-        # With Redis, other replicas may be running stories on this database: leave them be.
-        single_process = settings.redis_url is None
-        orphaned = (
-            await interrupt_orphaned_runs(sessions)
-            if settings.interrupt_orphaned_runs and single_process
-            else 0
-        )
-        if orphaned:
-            logger.warning(
-                "%d runs left unfinished by an earlier process were interrupted", orphaned
-            )
+        heartbeats, sweeper = await _start_orphan_recovery(settings, environment, runner_id)
         relay = None
         if isinstance(event_log, RedisEventLog) and settings.redis_url is not None:
             relay = RedisCancelRelay(redis_from_url(settings.redis_url), runs.cancel)
@@ -189,7 +212,11 @@ def create_app(
         try:
             yield
         finally:
+            if sweeper is not None:
+                await sweeper.aclose()
             await runs.shutdown(settings.shutdown_grace_seconds)
+            if heartbeats is not None:
+                await heartbeats.aclose()
             if relay is not None:
                 await relay.aclose()
             await event_log.aclose()

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     env: Environment = "development"
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DATABASE_PATH}"
     auto_migrate: bool = True
+    # Connections per process: kept open, opened beyond that under load, and how long a
+    # request waits for one before it answers 503 with Retry-After.
+    database_pool_size: int = Field(default=5, ge=1, le=500)
+    database_max_overflow: int = Field(default=10, ge=0, le=1000)
+    database_pool_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
     llm_provider: LLMProviderName = "auto"
     ollama_base_url: str = "http://127.0.0.1:11434"
@@ -68,9 +73,11 @@ class Settings(BaseSettings):
     family_runs_per_minute: int = Field(default=20, ge=1, le=10_000)
     family_concurrent_streams: int = Field(default=10, ge=1, le=10_000)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
-    # At start-up, mark runs a dead process left unfinished as interrupted. Only for the one
-    # process that runs stories on this database (not an in-process CLI beside a server).
+    # End the runs a dead process left unfinished as interrupted: at start-up without Redis,
+    # and with Redis (replicas) once that process's heartbeat has been missing for
+    # runner_heartbeat_seconds. Off for an in-process CLI beside a server without Redis.
     interrupt_orphaned_runs: bool = True
+    runner_heartbeat_seconds: float = Field(default=15.0, ge=0.5, le=600)
 
     ping_seconds: float = 15.0
     first_token_timeout_seconds: float = 120.0

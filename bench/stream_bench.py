@@ -17,14 +17,11 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,11 +32,16 @@ import httpx
 from httpx_sse import aconnect_sse
 
 from bench.floor_app import CHUNKS_FILE_ENV, STREAM_PATH
+from bench.servers import (
+    PROJECT_ROOT,
+    BenchError,
+    Server,
+    clean_environment,
+    running_server,
+)
 from workflows.providers.scripted import tokenize
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "latest.json"
-HOST = "127.0.0.1"
 CHILD = {"name": "Mia", "age": 7}
 PARENT = {"email": "bench@example.com", "password": "a bench password"}
 THEME = "space"
@@ -55,14 +57,8 @@ SENTENCES = (
     "They shared their snacks and laughed at a funny comet.",
 )
 SENTENCES_PER_PARAGRAPH = 4
-HEALTH_POLL_SECONDS = 0.05
-SHUTDOWN_SECONDS = 10.0
 # Idle time before each CPU reading, so work a stream triggers after its last byte is counted.
 SETTLE_SECONDS = 0.25
-
-
-class BenchError(RuntimeError):
-    """A benchmark run that could not produce results; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -79,15 +75,6 @@ class BenchConfig:
     model_rate: float = 20.0
     latency_words: int = 60
     latency_stories: int = 3
-
-
-@dataclass(frozen=True)
-class Server:
-    """A running uvicorn subprocess."""
-
-    name: str
-    pid: int
-    base_url: str
 
 
 @dataclass(frozen=True)
@@ -170,20 +157,6 @@ def story_body(words: int) -> str:
 # --- server processes --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A TCP port on HOST that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def clean_environment(extra: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment without STORYSTREAM_* settings, plus `extra`."""
-    base = {key: value for key, value in os.environ.items() if not key.startswith("STORYSTREAM_")}
-    return {**base, **extra}
-
-
 def service_environment(
     scripted_text: str, workdir: Path, tokens_per_second: float = 0.0
 ) -> dict[str, str]:
@@ -205,77 +178,6 @@ def service_environment(
 def floor_environment(chunks_file: Path) -> dict[str, str]:
     """Settings for the floor app: the file holding the chunks it streams."""
     return clean_environment({CHUNKS_FILE_ENV: str(chunks_file)})
-
-
-def log_tail(path: Path, lines: int = 30) -> str:
-    """The last `lines` lines of a server log."""
-    text = path.read_text("utf-8", errors="replace") if path.exists() else ""
-    return "\n".join(text.splitlines()[-lines:]) or "(the log is empty)"
-
-
-def wait_until_healthy(
-    process: subprocess.Popen[bytes], server: Server, log: Path, timeout: float
-) -> None:
-    """Poll `GET /healthz` until it answers 200; fail if the process exits or time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(
-                f"the {server.name} exited with code {process.returncode} before answering "
-                f"/healthz; its log ends with:\n{log_tail(log)}"
-            )
-        # Connection refused until the server listens: keep polling.
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{server.base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        time.sleep(HEALTH_POLL_SECONDS)
-    raise BenchError(
-        f"the {server.name} did not answer /healthz within {timeout:g} s; its log ends with:\n"
-        f"{log_tail(log)}"
-    )
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """Terminate a subprocess, killing it if it has not exited after SHUTDOWN_SECONDS."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=SHUTDOWN_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@contextmanager
-def running_server(
-    name: str, app_args: Sequence[str], env: Mapping[str, str], port: int, log: Path, timeout: float
-) -> Iterator[Server]:
-    """Start `uvicorn <app_args>` on HOST:port, wait until healthy, and always stop it after."""
-    port = port or free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        *app_args,
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    print(f"starting the {name}: {' '.join(command[1:])}", file=sys.stderr)
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=dict(env), stdout=log_file, stderr=subprocess.STDOUT
-        )
-        try:
-            server = Server(name=name, pid=process.pid, base_url=f"http://{HOST}:{port}")
-            wait_until_healthy(process, server, log, timeout)
-            yield server
-        finally:
-            stop_process(process)
 
 
 def _process_cpu_clock(pid: int) -> int:

@@ -19,7 +19,10 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 from httpx_sse import aconnect_sse
+from sqlalchemy import select
 
+from backend.db.engine import create_engine, create_session_factory
+from backend.db.models import Child, Parent, Run
 from backend.settings import Settings
 from workflows.state import StoryRequest
 from workflows.themes import load_theme_catalogue
@@ -38,12 +41,62 @@ CHOICES_BLOCK = (
 STORY_TEXT = STORY_BODY + CHOICES_BLOCK
 
 
+class ManualClock:
+    """A monotonic clock that moves only when the test sets `now`."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def closed_port() -> int:
     """A local port nothing listens on: connecting to it is refused at once."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+async def left_behind_runs(database_url: str, runs: dict[str, tuple[str, str | None]]) -> None:
+    """Rows as a process that died mid-story leaves them: run id -> (status, runner), for one
+    family with one child, on a migrated database."""
+    engine = create_engine(database_url)
+    try:
+        async with create_session_factory(engine)() as session, session.begin():
+            session.add(Parent(id=1, email="p@example.com", password_hash="x"))
+            await session.flush()
+            session.add(Child(id=1, parent_id=1, name="Mia", age=6))
+            await session.flush()
+            for run_id, (status, runner) in runs.items():
+                session.add(
+                    Run(
+                        id=run_id,
+                        child_id=1,
+                        theme="space",
+                        chapter_number=1,
+                        title="T",
+                        status=status,
+                        provider="scripted",
+                        model="scripted",
+                        runner=runner,
+                    )
+                )
+    finally:
+        await engine.dispose()
+
+
+async def run_states(database_url: str) -> dict[str, tuple[str, str | None]]:
+    """Every run's (status, error code)."""
+    engine = create_engine(database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            return {
+                run.id: (run.status, run.error_code) for run in await session.scalars(select(Run))
+            }
+    finally:
+        await engine.dispose()
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:

@@ -19,13 +19,31 @@ SessionFactory = async_sessionmaker[AsyncSession]
 def ensure_sqlite_folder(database_url: str) -> None:
     """A SQLite file under ./var/ should just work on a fresh clone."""
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+    if url.get_backend_name() == "sqlite" and url.database and not _in_memory_sqlite(database_url):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(database_url: str) -> AsyncEngine:
+def _in_memory_sqlite(database_url: str) -> bool:
+    url = make_url(database_url)
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def create_engine(
+    database_url: str,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    pool_timeout_seconds: float = 30.0,
+) -> AsyncEngine:
     ensure_sqlite_folder(database_url)
-    engine = create_async_engine(database_url, pool_pre_ping=True)
+    pooling: dict[str, float] = {
+        "pool_size": pool_size,
+        "max_overflow": max_overflow,
+        "pool_timeout": pool_timeout_seconds,
+    }
+    if _in_memory_sqlite(database_url):
+        pooling = {}  # one shared connection (StaticPool): there is nothing to size
+    engine = create_async_engine(database_url, pool_pre_ping=True, **pooling)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
     return engine

@@ -131,6 +131,8 @@ class Run(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     provider: Mapped[str] = mapped_column(String(20))
     model: Mapped[str] = mapped_column(String(120))
+    # The process executing the run (see backend.runs.runners); NULL before revision 0003.
+    runner: Mapped[str | None] = mapped_column(String(80), index=True)
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -367,10 +367,15 @@ async def _record_failure(
 INTERRUPTED_MESSAGE = "the service stopped before the story was finished"
 
 
+def interrupted_event() -> ErrorEvent:
+    """How a run ends when its process stops (shutdown, or a replica that died): retryable."""
+    return ErrorEvent(message=INTERRUPTED_MESSAGE, error_code="INTERRUPTED", retryable=True)
+
+
 async def end_stopped_run(env: RunEnvironment, run_id: str, reason: StopReason) -> None:
     """End a run that was cancelled by a client or interrupted by shutdown."""
     if reason == "cancelled":
         event = ErrorEvent(message="the run was cancelled", error_code="CANCELLED", retryable=False)
     else:
-        event = ErrorEvent(message=INTERRUPTED_MESSAGE, error_code="INTERRUPTED", retryable=True)
+        event = interrupted_event()
     await _end_failed(env, run_id, event)

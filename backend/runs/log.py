@@ -42,6 +42,11 @@ class RunEventLog(Protocol):
 
     async def is_closed(self, run_id: str) -> bool: ...
 
+    async def end_abandoned(self, run_id: str, event: WireEvent) -> bool:
+        """Close the log of a run whose writer died with terminal `event`, unless it already
+        ended; any replica may call it. False when nothing was added."""
+        ...
+
     def follow(self, run_id: str, after_seq: int) -> AsyncIterator[LoggedEvent]:
         """Every event with seq > after_seq, waiting for new ones until the log closes."""
         ...
@@ -103,6 +108,13 @@ class InMemoryEventLog:
 
     async def is_closed(self, run_id: str) -> bool:
         return self._get(run_id).closed
+
+    async def end_abandoned(self, run_id: str, event: WireEvent) -> bool:
+        log = self._logs.get(run_id)
+        if log is None or log.closed:
+            return False
+        await self.append(run_id, event)
+        return True
 
     async def follow(self, run_id: str, after_seq: int) -> AsyncIterator[LoggedEvent]:
         log = self._get(run_id)

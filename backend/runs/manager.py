@@ -7,12 +7,8 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import update
-
-from backend.db.engine import SessionFactory
-from backend.db.models import ACTIVE_RUN_STATUSES, Run, utcnow
+from backend.db.models import Run
 from backend.runs.executor import (
-    INTERRUPTED_MESSAGE,
     RunControl,
     RunEnvironment,
     RunSpec,
@@ -40,29 +36,19 @@ class Overloaded(Exception):
     """Every run slot is busy and the queue is full; the message says when to try again."""
 
 
-async def interrupt_orphaned_runs(sessions: SessionFactory) -> int:
-    """Runs left queued or running by a process that died can never finish: say so.
-
-    Safe while this process is the only one running stories (the in-memory event log)."""
-    async with sessions() as session, session.begin():
-        result = await session.execute(
-            update(Run)
-            .where(Run.status.in_(ACTIVE_RUN_STATUSES))
-            .values(
-                status="interrupted",
-                error_code="INTERRUPTED",
-                error_message=INTERRUPTED_MESSAGE,
-                finished_at=utcnow(),
-            )
-        )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
 class RunManager:
     def __init__(
-        self, env: RunEnvironment, *, provider: str, model: str, max_live_runs: int | None = None
+        self,
+        env: RunEnvironment,
+        *,
+        provider: str,
+        model: str,
+        runner_id: str,
+        max_live_runs: int | None = None,
     ) -> None:
         self.env = env
+        # Recorded on every run, so other replicas can tell when this process is gone.
+        self.runner_id = runner_id
         # Running plus queued runs this process takes before it refuses new ones.
         self.max_live_runs = max_live_runs
         self.provider = provider
@@ -100,6 +86,7 @@ class RunManager:
                     status="queued",
                     provider=self.provider,
                     model=self.model,
+                    runner=self.runner_id,
                 )
             )
         await self.env.event_log.create(run_id)

@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 
-from backend.runs.events import WireEvent, event_json
+from backend.runs.events import TERMINAL_EVENT_TYPES, WireEvent, event_json
 from backend.runs.log import LoggedEvent, UnknownRunLog
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,11 @@ class RedisEventLog:
         """Write `new` events; first replay the earlier ones if Redis lost them."""
         meta, events = self._meta_key(run_id), self._events_key(run_id)
         written = self._written.get(run_id, [])
-        known = await self._redis.hget(meta, "last")
+        known, ended = await self._redis.hmget(meta, ["last", "closed"])
+        if ended is not None and _text(ended) == "1":
+            # Ended already: by this writer (an answer lost), or by a replica that took this
+            # one for dead (end_abandoned). Nothing may follow the terminal event.
+            return
         stored = int(_text(known)) if known is not None else 0
         pending = [event for event in written if event.seq > stored]
         if not pending and new and new[-1].seq <= stored:
@@ -142,6 +147,35 @@ class RedisEventLog:
         if logged.is_terminal:
             del self._written[run_id]
         return logged
+
+    async def end_abandoned(self, run_id: str, event: WireEvent) -> bool:
+        if event.type not in TERMINAL_EVENT_TYPES:
+            raise ValueError("only a terminal event can end an abandoned run's log")
+        while True:
+            try:
+                return await self._retrying(lambda: self._close_for_dead_writer(run_id, event))
+            except WatchError:
+                continue  # the log changed under us (its writer is alive after all): look again
+
+    async def _close_for_dead_writer(self, run_id: str, event: WireEvent) -> bool:
+        meta, events = self._meta_key(run_id), self._events_key(run_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(meta)
+            last, closed = await pipe.hmget(meta, ["last", "closed"])
+            if closed is not None and _text(closed) == "1":
+                return False
+            # No log at all (expired, or lost in a Redis restart with its writer): start one
+            # that says how the run ended, for whoever joins later.
+            seq = int(_text(last)) + 1 if last is not None else 1
+            pipe.multi()  # type: ignore[no-untyped-call]
+            if last is None:
+                pipe.delete(events)
+            pipe.xadd(events, {"type": event.type, "data": event_json(event)}, id=f"{seq}-0")
+            pipe.hset(meta, mapping={"last": seq, "closed": 1})
+            pipe.expire(meta, self._retention)
+            pipe.expire(events, self._retention)
+            await pipe.execute()
+        return True
 
     async def last_seq(self, run_id: str) -> int:
         last = await self._retrying(lambda: self._redis.hget(self._meta_key(run_id), "last"))

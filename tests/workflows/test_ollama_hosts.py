@@ -12,7 +12,7 @@ from langchain_core.messages import HumanMessage
 from langchain_ollama import ChatOllama
 
 from backend.runs.failures import classify_backend_error
-from tests.support import ndjson, ollama_chat_lines
+from tests.support import ManualClock, ndjson, ollama_chat_lines
 from workflows.providers import ProviderConfig, probe
 from workflows.providers.factory import build_chat_model
 from workflows.providers.ollama_hosts import (
@@ -26,21 +26,13 @@ A = "http://ollama-a.test:11434"
 B = "http://ollama-b.test:11434"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def hosts() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         yield router
 
 
-def _routed(clock: Clock) -> tuple[RoutedChatModel, OllamaHostPool]:
+def _routed(clock: ManualClock) -> tuple[RoutedChatModel, OllamaHostPool]:
     pool = OllamaHostPool(
         [OllamaHost(url, ChatOllama(model="llama3.2:3b", base_url=url)) for url in (A, B)],
         down_seconds=30,
@@ -60,7 +52,7 @@ async def test_an_unreachable_host_is_skipped_marked_down_and_retried_later(
     up = hosts.post(f"{B}/api/chat").respond(
         200, content=ndjson(ollama_chat_lines(["Hello", " owl."]))
     )
-    clock = Clock()
+    clock = ManualClock()
     model, pool = _routed(clock)
 
     assert await _story(model) == "Hello owl."
@@ -79,14 +71,14 @@ async def test_when_every_host_is_down_the_story_fails_as_unavailable(
 ) -> None:
     for url in (A, B):
         hosts.post(f"{url}/api/chat").mock(side_effect=httpx.ConnectError("refused"))
-    model, _ = _routed(Clock())
+    model, _ = _routed(ManualClock())
     with pytest.raises(NoHealthyHost) as raised:
         await _story(model)
     assert classify_backend_error(raised.value).code == "LLM_UNAVAILABLE"
 
 
 def test_the_least_busy_healthy_host_goes_first() -> None:
-    _, pool = _routed(Clock())
+    _, pool = _routed(ManualClock())
     pool.hosts[0].in_flight = 3
     assert [host.base_url for host in pool.candidates()] == [B, A]
 
