@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
-from redis.asyncio import from_url as redis_from_url
 
 from backend.api.errors import install_error_handlers
 from backend.api.health import router as health_router
@@ -20,6 +19,7 @@ from backend.auth.tokens import TokenService
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.migrate import upgrade_database
 from backend.quotas import FamilyQuotas
+from backend.redis_clients import dedicated_client, pooled_client
 from backend.runs.cancel_relay import RedisCancelRelay
 from backend.runs.executor import RunEnvironment, RunTimeouts, run_slots
 from backend.runs.log import InMemoryEventLog, RunEventLog
@@ -56,7 +56,8 @@ def build_event_log(settings: Settings) -> RunEventLog:
     if settings.redis_url is None:
         return InMemoryEventLog(settings.event_log_retention_seconds)
     return RedisEventLog(
-        redis_from_url(settings.redis_url),
+        pooled_client(settings.redis_url),
+        dedicated_client(settings.redis_url),
         retention_seconds=settings.event_log_retention_seconds,
         # A run whose writer died still expires: its longest life plus the retention.
         live_ttl_seconds=settings.run_timeout_seconds + settings.event_log_retention_seconds,
@@ -115,7 +116,7 @@ async def _start_orphan_recovery(
     heartbeats = None
     if settings.redis_url is not None:
         heartbeats = RedisHeartbeats(
-            redis_from_url(settings.redis_url), runner_id, settings.runner_heartbeat_seconds
+            pooled_client(settings.redis_url), runner_id, settings.runner_heartbeat_seconds
         )
         await heartbeats.start()
     if not settings.interrupt_orphaned_runs:
@@ -186,8 +187,13 @@ def create_app(
         heartbeats, sweeper = await _start_orphan_recovery(settings, environment, runner_id)
         relay = None
         if isinstance(event_log, RedisEventLog) and settings.redis_url is not None:
-            relay = RedisCancelRelay(redis_from_url(settings.redis_url), runs.cancel)
+            relay = RedisCancelRelay(pooled_client(settings.redis_url), runs.cancel)
             await relay.start()
+        quotas = FamilyQuotas(
+            settings.family_runs_per_minute,
+            settings.family_concurrent_streams,
+            settings.redis_url,
+        )
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -196,11 +202,7 @@ def create_app(
             runs=runs,
             provider=config,
             tokens=token_service(settings),
-            quotas=FamilyQuotas(
-                settings.family_runs_per_minute,
-                settings.family_concurrent_streams,
-                settings.redis_url,
-            ),
+            quotas=quotas,
             remote_cancel=relay.request if relay is not None else None,
         )
         logger.info(
@@ -219,6 +221,7 @@ def create_app(
                 await heartbeats.aclose()
             if relay is not None:
                 await relay.aclose()
+            await quotas.aclose()
             await event_log.aclose()
             built.close()
             await engine.dispose()

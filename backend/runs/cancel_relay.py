@@ -11,7 +11,7 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from backend.runs.redis_log import REDIS_OUTAGES
+from backend.redis_clients import REDIS_OUTAGES
 
 logger = logging.getLogger(__name__)
 CANCEL_CHANNEL = "storystream:cancel"

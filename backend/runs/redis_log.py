@@ -14,54 +14,26 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
+from backend.redis_clients import REDIS_OUTAGES
 from backend.runs.events import TERMINAL_EVENT_TYPES, WireEvent, event_json
 from backend.runs.log import LoggedEvent, UnknownRunLog
+from backend.runs.redis_follow import FollowerHub, logged_events, text
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_PREFIX = "storystream:run:"
-REDIS_OUTAGES = (RedisConnectionError, RedisTimeoutError, OSError)
-READ_BATCH = 500
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _field(fields: Any, name: str) -> str:
-    value = fields.get(name.encode(), fields.get(name))
-    return _text(value)
-
-
-def _stream_entries(answer: Any) -> list[LoggedEvent]:
-    """XREAD's answer for one stream (a list under RESP2, a dict under RESP3) as events."""
-    if not answer:
-        return []
-    streams = list(answer.values()) if isinstance(answer, dict) else [item[1] for item in answer]
-    entries = streams[0] if streams else []
-    if isinstance(entries, list) and entries and isinstance(entries[0], list):
-        entries = entries[0]  # RESP3 nests the entries one level deeper
-    return [
-        LoggedEvent(
-            seq=int(_text(entry_id).split("-", 1)[0]),
-            type=_field(fields, "type"),
-            data=_field(fields, "data"),
-        )
-        for entry_id, fields in entries
-    ]
 
 
 class RedisEventLog:
     def __init__(
         self,
         client: Redis,
+        reader: Redis,
         *,
         retention_seconds: float,
         live_ttl_seconds: float,
@@ -78,6 +50,8 @@ class RedisEventLog:
         self._outage_seconds = outage_seconds
         # The events of the runs this process writes: replayed if Redis restarts empty.
         self._written: dict[str, list[LoggedEvent]] = {}
+        # `reader` is a connection of its own, on which one XREAD waits for every follower.
+        self._hub = FollowerHub(reader, client, block_ms)
 
     def _events_key(self, run_id: str) -> str:
         return f"{self._prefix}{run_id}:events"
@@ -115,11 +89,11 @@ class RedisEventLog:
         meta, events = self._meta_key(run_id), self._events_key(run_id)
         written = self._written.get(run_id, [])
         known, ended = await self._redis.hmget(meta, ["last", "closed"])
-        if ended is not None and _text(ended) == "1":
+        if ended is not None and text(ended) == "1":
             # Ended already: by this writer (an answer lost), or by a replica that took this
             # one for dead (end_abandoned). Nothing may follow the terminal event.
             return
-        stored = int(_text(known)) if known is not None else 0
+        stored = int(text(known)) if known is not None else 0
         pending = [event for event in written if event.seq > stored]
         if not pending and new and new[-1].seq <= stored:
             return  # an earlier attempt got through; its answer was lost
@@ -162,11 +136,11 @@ class RedisEventLog:
         async with self._redis.pipeline(transaction=True) as pipe:
             await pipe.watch(meta)
             last, closed = await pipe.hmget(meta, ["last", "closed"])
-            if closed is not None and _text(closed) == "1":
+            if closed is not None and text(closed) == "1":
                 return False
             # No log at all (expired, or lost in a Redis restart with its writer): start one
             # that says how the run ended, for whoever joins later.
-            seq = int(_text(last)) + 1 if last is not None else 1
+            seq = int(text(last)) + 1 if last is not None else 1
             pipe.multi()  # type: ignore[no-untyped-call]
             if last is None:
                 pipe.delete(events)
@@ -181,46 +155,69 @@ class RedisEventLog:
         last = await self._retrying(lambda: self._redis.hget(self._meta_key(run_id), "last"))
         if last is None:
             raise UnknownRunLog(run_id)
-        return int(_text(last))
+        return int(text(last))
 
     async def is_closed(self, run_id: str) -> bool:
         closed = await self._retrying(lambda: self._redis.hget(self._meta_key(run_id), "closed"))
         if closed is None:
             raise UnknownRunLog(run_id)
-        return _text(closed) == "1"
+        return text(closed) == "1"
 
     async def follow(self, run_id: str, after_seq: int) -> AsyncIterator[LoggedEvent]:
         events = self._events_key(run_id)
         position = max(after_seq, 0)
-        missing_since: float | None = None
-        while True:
-            try:
-                answer = await self._redis.xread(
-                    {events: f"{position}-0"}, count=READ_BATCH, block=self._block_ms
-                )
-            except REDIS_OUTAGES:
-                await asyncio.sleep(0.2)  # Redis restarting: the writer replays, we read on
-                continue
-            entries = _stream_entries(answer)
-            for logged in entries:
+        # Subscribe first, then read what is already there: an entry is in the backlog, or
+        # arrives on the queue, or both (skipped by its sequence number).
+        queue = await self._hub.subscribe(events, position)
+        try:
+            backlog = await self._backlog(events, position)
+            if backlog is None:
+                return  # the client reconnects with Last-Event-ID when Redis is back
+            for logged in backlog:
                 position = logged.seq
                 yield logged
                 if logged.is_terminal:
                     return
-            if entries:
-                continue
-            # Quiet for a while: stop if the log ended before our position, or is gone for
-            # longer than a restart takes.
+            missing_since: float | None = None
+            while True:
+                try:
+                    logged = await asyncio.wait_for(queue.get(), self._block_ms / 1000)
+                except TimeoutError:
+                    # Quiet for a while: stop if the log ended before our position, or is gone
+                    # for longer than a restart takes.
+                    try:
+                        if await self.is_closed(run_id) and await self.last_seq(run_id) <= position:
+                            return
+                        missing_since = None
+                    except UnknownRunLog:
+                        missing_since = missing_since or time.monotonic()
+                        if time.monotonic() - missing_since > self._outage_seconds:
+                            return
+                    except REDIS_OUTAGES:
+                        await asyncio.sleep(0.2)
+                    continue
+                if logged.seq <= position:
+                    continue
+                position = logged.seq
+                yield logged
+                if logged.is_terminal:
+                    return
+        finally:
+            self._hub.unsubscribe(events, queue)
+
+    async def _backlog(self, events: str, after_seq: int) -> list[LoggedEvent] | None:
+        """The entries after `after_seq`; None when Redis stays away longer than an outage."""
+        deadline = time.monotonic() + self._outage_seconds
+        while True:
             try:
-                if await self.is_closed(run_id) and await self.last_seq(run_id) <= position:
-                    return
-                missing_since = None
-            except UnknownRunLog:
-                missing_since = missing_since or time.monotonic()
-                if time.monotonic() - missing_since > self._outage_seconds:
-                    return
+                entries = await self._redis.xrange(events, min=f"{after_seq + 1}-0", max="+")
             except REDIS_OUTAGES:
-                await asyncio.sleep(0.2)
+                if time.monotonic() > deadline:
+                    return None
+                await asyncio.sleep(0.2)  # Redis restarting: the writer replays, we read on
+                continue
+            return logged_events(entries)
 
     async def aclose(self) -> None:
+        await self._hub.aclose()
         await self._redis.aclose()

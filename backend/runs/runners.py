@@ -25,9 +25,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from backend.db.engine import SessionFactory
 from backend.db.models import ACTIVE_RUN_STATUSES, Run, utcnow
+from backend.redis_clients import REDIS_OUTAGES
 from backend.runs.executor import INTERRUPTED_MESSAGE, interrupted_event
 from backend.runs.log import RunEventLog
-from backend.runs.redis_log import REDIS_OUTAGES
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_PREFIX = "storystream:runner:"

@@ -34,6 +34,7 @@ async def redis() -> AsyncIterator[Redis]:
 async def event_log(redis: Redis) -> AsyncIterator[RedisEventLog]:
     log = RedisEventLog(
         Redis.from_url(redis_url()),
+        Redis.from_url(redis_url(), single_connection_client=True),
         retention_seconds=60,
         live_ttl_seconds=60,
         prefix=f"storystream-test:{uuid.uuid4().hex}:",
