@@ -1,18 +1,28 @@
-"""Per-family limits: new stories per minute (the `limits` library, in memory or in Redis) and
-streams open at once (counted in this process). Past either, a 429 with a JSON reason."""
+"""Per-family limits: new stories per minute (the `limits` library) and streams open at once
+(expiring leases), each in memory or, with several replicas, in Redis. Past either, a 429 with a
+JSON reason."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from fastapi import HTTPException, status
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+
+from backend.redis_clients import pooled_client
+from backend.stream_leases import (
+    InMemoryStreamLeases,
+    RedisStreamLeases,
+    StreamLeases,
+    StreamPlace,
+    new_lease_id,
+)
+
+# A stream renews its place three times per lease; a dead replica's places free up after one.
+STREAM_LEASE_SECONDS = 30.0
 
 
 def _too_many(detail: str, retry_after: int) -> HTTPException:
@@ -23,7 +33,11 @@ def _too_many(detail: str, retry_after: int) -> HTTPException:
 
 class FamilyQuotas:
     def __init__(
-        self, runs_per_minute: int, concurrent_streams: int, redis_url: str | None
+        self,
+        runs_per_minute: int,
+        concurrent_streams: int,
+        redis_url: str | None,
+        stream_lease_seconds: float = STREAM_LEASE_SECONDS,
     ) -> None:
         storage: Storage = (
             RedisStorage(redis_url.replace("redis://", "async+redis://", 1))
@@ -34,7 +48,11 @@ class FamilyQuotas:
         self._runs = RateLimitItemPerMinute(runs_per_minute)
         self.runs_per_minute = runs_per_minute
         self.concurrent_streams = concurrent_streams
-        self._open: Counter[int] = Counter()
+        self._streams: StreamLeases = (
+            RedisStreamLeases(pooled_client(redis_url), stream_lease_seconds)
+            if redis_url
+            else InMemoryStreamLeases(stream_lease_seconds)
+        )
 
     async def take_run(self, parent_id: int) -> None:
         if await self._limiter.hit(self._runs, "runs", str(parent_id)):
@@ -46,22 +64,18 @@ class FamilyQuotas:
             retry_after=max(1, math.ceil(stats.reset_time - time.time())),
         )
 
-    def check_stream(self, parent_id: int) -> None:
-        """Refuse before the response starts; `stream` then holds the place while it is open."""
-        if self._open[parent_id] >= self.concurrent_streams:
+    async def claim_stream(self, parent_id: int) -> StreamPlace:
+        """Take one of the family's stream places before the response starts, or refuse with
+        429. Use the place as the stream's context (it is held while open), or `release` it."""
+        lease_id = new_lease_id()
+        if not await self._streams.claim(parent_id, lease_id, self.concurrent_streams):
             raise _too_many(
                 f"this family already has {self.concurrent_streams} "
                 f"{'story' if self.concurrent_streams == 1 else 'stories'} streaming; "
                 "close one first",
                 retry_after=5,
             )
+        return StreamPlace(self._streams, parent_id, lease_id)
 
-    @asynccontextmanager
-    async def stream(self, parent_id: int) -> AsyncIterator[None]:
-        self._open[parent_id] += 1
-        try:
-            yield
-        finally:
-            self._open[parent_id] -= 1
-            if self._open[parent_id] <= 0:
-                del self._open[parent_id]
+    async def aclose(self) -> None:
+        await self._streams.aclose()

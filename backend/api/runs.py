@@ -66,16 +66,19 @@ async def generate_story_stream(
     """Start a chapter and stream it. Works with `EventSource` (authenticate with `?ticket=`);
     reconnects resume through `GET /runs/{run_id}/stream` (the run id is in the first event and
     the `X-Run-Id` header)."""
-    family = _family_of(chapter.child)
-    services.quotas.check_stream(family)
-    await services.quotas.take_run(family)
-    run_id = await services.runs.submit(
-        child_id=chapter.child.id, series_id=chapter.series_id, request=chapter.request
-    )
+    place = await services.quotas.claim_stream(_family_of(chapter.child))
+    try:
+        await services.quotas.take_run(_family_of(chapter.child))
+        run_id = await services.runs.submit(
+            child_id=chapter.child.id, series_id=chapter.series_id, request=chapter.request
+        )
+    except BaseException:
+        await place.release()  # refused or failed: the stream never opens
+        raise
     # A stream may stay open for minutes: it must not hold a database connection meanwhile.
     await session.close()
     return event_stream(
-        held_open(run_frames(services.event_log, run_id, 0), services.quotas.stream(family)),
+        held_open(run_frames(services.event_log, run_id, 0), place),
         ping_seconds=services.settings.ping_seconds,
         run_id=run_id,
     )
@@ -153,11 +156,10 @@ async def stream_run(
             f"last event id {after} is beyond run {run.id}'s newest event ({last})",
         )
     child = await session.get(Child, run.child_id)
-    family = _family_of(child) if child is not None else 0
-    services.quotas.check_stream(family)
+    place = await services.quotas.claim_stream(_family_of(child) if child is not None else 0)
     await session.close()  # no database connection held while the stream is open
     return event_stream(
-        held_open(run_frames(log, run.id, after), services.quotas.stream(family)),
+        held_open(run_frames(log, run.id, after), place),
         ping_seconds=services.settings.ping_seconds,
         run_id=run.id,
     )

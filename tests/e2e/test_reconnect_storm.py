@@ -38,6 +38,9 @@ async def test_every_reconnect_continues_exactly(serve: Serve) -> None:
         scripted_tokens_per_second=150,
         max_concurrent_runs=RUNS,
         ping_seconds=1,
+        # One family, 200 readers: a dropped stream's place comes back when the server notices
+        # the disconnect, which may be just after the reconnect has claimed a new one.
+        family_concurrent_streams=2 * CLIENTS,
     ) as client:
         child_id = await create_child(client)
         run_ids = [await start_run(client, child_id) for _ in range(RUNS)]
