@@ -17,7 +17,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 LLAMA_BUILD_ID := $(shell echo '$(LLAMA_CMAKE_ARGS)' | md5sum | cut -c1-8)
 WHEELHOUSE ?= $(HOME)/.cache/storystream/wheels/llama-cpp-python-$(LLAMA_CPP_VERSION)-$(LLAMA_BUILD_ID)
 
-.PHONY: run test check bench llama-cpp clean
+.PHONY: run test check bench capacity llama-cpp clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ check: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.stream_bench
+
+# N = 100, 500, 1000 concurrent streams, on one process and on two behind PostgreSQL and Redis.
+capacity: $(VENV)/.installed
+	$(BIN)/python -m bench.capacity
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

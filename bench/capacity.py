@@ -71,6 +71,7 @@ class Deployment:
 class LevelResult:
     streams: int
     completed: int
+    failed: int
     refused_starts: int
     tokens: int
     wall_seconds: float
@@ -82,6 +83,8 @@ class LevelResult:
     server_rss_mb_idle: float
     server_rss_mb_open: float
     server_kb_per_open_stream: float
+    # The first few failures, as the client saw them (the server logs say more).
+    failures: list[str]
 
 
 @dataclass(frozen=True)
@@ -135,19 +138,23 @@ async def one_stream(
     """Start a story on `starter` and stream it at once from `reader` (the same replica or
     another); time to first event counts from the request."""
     started = time.perf_counter()
-    async with starting:  # a browser-like ramp: a few new stories at a time, not all at once
-        run_id, refused = await start_story(starter, child_id)
     first: float | None = None
     arrivals: list[float] = []
-    async with aconnect_sse(reader, "GET", f"/api/v1/runs/{run_id}/stream") as source:
-        opened.set()
-        async for event in source.aiter_sse():
-            now = time.perf_counter()
-            first = first if first is not None else now - started
-            if event.event == "content":
-                arrivals.append(now)
-            elif event.event in ("complete", "error"):
-                break
+    try:
+        async with starting:  # a browser-like ramp: a few new stories at a time
+            run_id, refused = await start_story(starter, child_id)
+        async with aconnect_sse(reader, "GET", f"/api/v1/runs/{run_id}/stream") as source:
+            opened.set()
+            source.response.raise_for_status()
+            async for event in source.aiter_sse():
+                now = time.perf_counter()
+                first = first if first is not None else now - started
+                if event.event == "content":
+                    arrivals.append(now)
+                elif event.event in ("complete", "error"):
+                    break
+    finally:
+        opened.set()  # also when it failed: the level must not wait for it to open
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
     added = [max(0.0, gap - pace) for gap in gaps] or [0.0]
     return StreamResult(first or 0.0, added, len(arrivals), refused)
@@ -200,14 +207,19 @@ async def measure_level(
         ]
         await asyncio.wait_for(asyncio.gather(*(flag.wait() for flag in opened)), patience)
         open_rss = servers_resident_mb(servers)
-        results = await asyncio.wait_for(asyncio.gather(*tasks), patience)
+        outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), patience)
         wall = time.perf_counter() - started
+    results = [outcome for outcome in outcomes if isinstance(outcome, StreamResult)]
+    failures = [repr(outcome) for outcome in outcomes if not isinstance(outcome, StreamResult)]
+    if not results:
+        raise BenchError(f"every stream failed at {streams} streams; first: {failures[0]}")
     firsts = [result.first_event for result in results]
     delays = [delay for result in results for delay in result.added_delays]
     tokens = sum(result.tokens for result in results)
     return LevelResult(
         streams=streams,
         completed=sum(1 for result in results if result.tokens),
+        failed=len(failures),
         refused_starts=sum(result.refused_starts for result in results),
         tokens=tokens,
         wall_seconds=round(wall, 2),
@@ -219,6 +231,7 @@ async def measure_level(
         server_rss_mb_idle=round(idle, 1),
         server_rss_mb_open=round(open_rss, 1),
         server_kb_per_open_stream=round(max(0.0, open_rss - idle) * 1024 / streams, 1),
+        failures=failures[:5],
     )
 
 
@@ -259,7 +272,7 @@ def check_redis(redis_url: str) -> None:
 
 @contextmanager
 def deployment(
-    processes: int, env: dict[str, str], workdir: Path, args: argparse.Namespace
+    processes: int, env: dict[str, str], args: argparse.Namespace
 ) -> Iterator[tuple[Deployment, list[Server]]]:
     """`processes` service processes: one on SQLite with the in-memory event log, or several
     sharing a fresh PostgreSQL database and Redis."""
@@ -282,7 +295,7 @@ def deployment(
                     ["backend.main:app"],
                     env,
                     0,
-                    workdir / f"service-{processes}-{number}.log",
+                    args.output.parent / "logs" / f"service-{processes}-{number}.log",
                     args.timeout,
                 )
             )
@@ -299,7 +312,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         env["STORYSTREAM_MAX_CONCURRENT_RUNS"] = str(max(args.levels))
         env["STORYSTREAM_MAX_QUEUED_RUNS"] = "0"
         for processes in args.processes:
-            with deployment(processes, env, Path(tmp), args) as (shape, servers):
+            with deployment(processes, env, args) as (shape, servers):
                 results: list[LevelResult] = []
                 for streams in args.levels:
                     print(
@@ -329,12 +342,13 @@ def format_table(report: dict[str, Any]) -> str:
             "",
             f"{shape['processes']} process(es), {shape['database']}, "
             f"event log {shape['event_log']}",
-            f"{'streams':>8}{'done':>6}{'refused':>9}{'tokens/s':>10}{'delay p50':>11}"
+            f"{'streams':>8}{'done':>6}{'failed':>8}{'refused':>9}{'tokens/s':>10}{'delay p50':>11}"
             f"{'delay p99':>11}{'first p50':>11}{'first p99':>11}{'KB/stream':>11}",
         ]
         for level in shape["levels"]:
             lines.append(
-                f"{level['streams']:>8}{level['completed']:>6}{level['refused_starts']:>9}"
+                f"{level['streams']:>8}{level['completed']:>6}{level['failed']:>8}"
+                f"{level['refused_starts']:>9}"
                 f"{level['tokens_per_second']:>10.0f}"
                 f"{level['added_delay_ms_p50']:>9.1f}ms{level['added_delay_ms_p99']:>9.1f}ms"
                 f"{level['first_event_ms_p50'] / 1e3:>10.1f}s"

@@ -108,6 +108,7 @@ def running_server(
         "warning",
     ]
     print(f"starting the {name}: {' '.join(command[1:])}", file=sys.stderr)
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=dict(env), stdout=log_file, stderr=subprocess.STDOUT
