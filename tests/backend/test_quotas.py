@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
+
 from backend.app import create_app
 from tests.support import (
     STORY_TEXT,
@@ -15,6 +17,13 @@ from tests.support import (
     sign_up,
     start_run,
 )
+
+
+async def _family_with_a_story(client: httpx.AsyncClient) -> tuple[int, str]:
+    """Sign up a parent with one child and start one story: (child id, run id)."""
+    await sign_up(client)
+    child_id = await create_child(client)
+    return child_id, await start_run(client, child_id)
 
 
 async def test_a_family_starting_too_many_stories_a_minute_gets_429(tmp_path: Path) -> None:
@@ -55,9 +64,7 @@ async def test_a_family_with_too_many_open_streams_gets_429(tmp_path: Path) -> N
         family_concurrent_streams=1,
     )
     async with running(create_app(settings)) as client:
-        await sign_up(client)
-        child_id = await create_child(client)
-        run_id = await start_run(client, child_id)
+        _, run_id = await _family_with_a_story(client)
         first = asyncio.create_task(collect(client, f"/api/v1/runs/{run_id}/stream"))
         await asyncio.sleep(0.3)
         second = await client.get(f"/api/v1/runs/{run_id}/stream")
@@ -70,3 +77,22 @@ async def test_a_family_with_too_many_open_streams_gets_429(tmp_path: Path) -> N
         # The place is given back when a stream ends.
         again = await collect(client, f"/api/v1/runs/{run_id}/stream")
         assert again == frames
+
+
+async def test_a_story_stream_refused_for_another_reason_gives_its_place_back(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        scripted_text=STORY_TEXT,
+        family_concurrent_streams=1,
+        family_runs_per_minute=1,
+    )
+    async with running(create_app(settings)) as client:
+        child_id, run_id = await _family_with_a_story(client)
+        story: dict[str, str | int] = {"child_id": child_id, "theme": "space"}
+        too_many = await client.get("/api/v1/stories/generate/stream", params=story)
+        assert too_many.status_code == 429
+        assert "stories in the last minute" in too_many.json()["detail"]
+        # The refused stream held no place: the family's one stream can still open.
+        assert (await collect(client, f"/api/v1/runs/{run_id}/stream"))[-1].event == "complete"
