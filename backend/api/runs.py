@@ -66,9 +66,10 @@ async def generate_story_stream(
     """Start a chapter and stream it. Works with `EventSource` (authenticate with `?ticket=`);
     reconnects resume through `GET /runs/{run_id}/stream` (the run id is in the first event and
     the `X-Run-Id` header)."""
-    place = await services.quotas.claim_stream(_family_of(chapter.child))
+    family = _family_of(chapter.child)
+    place = await services.quotas.claim_stream(family)
     try:
-        await services.quotas.take_run(_family_of(chapter.child))
+        await services.quotas.take_run(family)
         run_id = await services.runs.submit(
             child_id=chapter.child.id, series_id=chapter.series_id, request=chapter.request
         )
