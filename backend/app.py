@@ -33,7 +33,8 @@ from workflows.context import StoryContext
 from workflows.graph import graph
 from workflows.metrics import warm_up
 from workflows.providers import BuiltModel, ProviderConfig, build_chat_model, resolve_provider
-from workflows.providers.factory import build_judge
+from workflows.providers.factory import build_judge, resolve_judge
+from workflows.safety.classifier import load_semantic_check
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def provider_config(settings: Settings) -> ProviderConfig:
         local_context_tokens=settings.local_context_tokens,
         scripted_text=settings.scripted_text,
         scripted_retry_text=settings.scripted_retry_text,
+        scripted_repair_text=settings.scripted_repair_text,
         scripted_tokens_per_second=settings.scripted_tokens_per_second,
         scripted_fail_at_token=settings.scripted_fail_at_token,
     )
@@ -144,6 +146,8 @@ def create_app(
         if settings.auto_migrate:
             await asyncio.to_thread(upgrade_database, settings.database_url)
         await asyncio.to_thread(warm_up)
+        # The sentence encoder (about 90 MB) loads before the first story, off the event loop.
+        classifier = await asyncio.to_thread(load_semantic_check)
         engine = create_engine(
             settings.database_url,
             pool_size=settings.database_pool_size,
@@ -153,15 +157,16 @@ def create_app(
         sessions = create_session_factory(engine)
         event_log = build_event_log(settings)
         config, built = await _story_model(settings, chat_model)
+        judge = await resolve_judge(settings.safety_judge, config, settings.safety_judge_model)
         environment = RunEnvironment(
             event_log=event_log,
             sessions=sessions,
             graph=graph,
             context=StoryContext(
                 model=built.model,
-                judge=build_judge(
-                    settings.safety_judge, config, built.model, settings.safety_judge_model
-                ),
+                classifier=classifier,
+                max_repairs=settings.safety_max_repairs,
+                judge=build_judge(judge.kind, config, built.model, settings.safety_judge_model),
             ),
             timeouts=RunTimeouts(
                 first_token_seconds=settings.first_token_timeout_seconds,
@@ -204,12 +209,15 @@ def create_app(
             tokens=token_service(settings),
             quotas=quotas,
             remote_cancel=relay.request if relay is not None else None,
+            judge=judge,
         )
         logger.info(
-            "StoryStream ready: story model %s (%s) - %s",
+            "StoryStream ready: story model %s (%s) - %s; safety judge %s - %s",
             config.name,
             config.model_label,
             config.chosen_because,
+            judge.kind,
+            judge.chosen_because,
         )
         try:
             yield

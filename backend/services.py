@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,6 +14,7 @@ from backend.runs.log import RunEventLog
 from backend.runs.manager import RunManager
 from backend.settings import Settings
 from workflows.providers import ProviderConfig
+from workflows.providers.factory import JudgeChoice
 
 
 @dataclass(frozen=True)
@@ -28,3 +29,5 @@ class Services:
     quotas: FamilyQuotas
     # Publishes a cancel to the replica running a run; None with a single process.
     remote_cancel: Callable[[str], Awaitable[None]] | None = None
+    # The whole-chapter LLM judge in use, and why (shown by /readyz).
+    judge: JudgeChoice = field(default_factory=lambda: JudgeChoice("none", "not configured"))

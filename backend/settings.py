@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     scripted_fail_at_token: int | None = Field(default=None, ge=1)
     scripted_text: str | None = None
     scripted_retry_text: str | None = None
+    scripted_repair_text: str | None = None
 
     jwt_secret: SecretStr | None = None
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
@@ -60,8 +61,12 @@ class Settings(BaseSettings):
     stream_ticket_seconds: int = Field(default=300, ge=10, le=900)
 
     safety_max_attempts: int = Field(default=2, ge=1, le=5)
-    # An LLM judge for the whole chapter: Llama Guard 3 on Ollama, or a rubric to the story model.
-    safety_judge: Literal["none", "llama_guard", "rubric"] = "none"
+    # Held-back sentences the model may write again in place per chapter, before a redraft.
+    safety_max_repairs: int = Field(default=3, ge=0, le=10)
+    # An LLM judge for the whole chapter: Llama Guard 3 on Ollama, or a rubric to the story model;
+    # "auto" picks Llama Guard when Ollama serves it, the rubric with Ollama otherwise, and none on
+    # the embedded model (see workflows.providers.factory.resolve_judge).
+    safety_judge: Literal["auto", "none", "llama_guard", "rubric"] = "auto"
     safety_judge_model: str = "llama-guard3:1b"
 
     persist_attempts: int = Field(default=4, ge=1, le=10)

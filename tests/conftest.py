@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from backend.app import create_app
 from backend.settings import Settings
 from tests.databases import postgres_database, sqlite_url
-from tests.support import make_settings, sign_up
+from tests.support import Report, make_settings, sign_up
 
 ClientFactory = Callable[[], httpx.AsyncClient]
 
@@ -71,3 +71,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from tests.databases import drop_template
 
     drop_template()
+
+
+@pytest.fixture
+def report(
+    capsys: pytest.CaptureFixture[str], record_property: Callable[[str, object], None]
+) -> Report:
+    """Prints a measured value past pytest's capture, and records it in the junit report."""
+
+    def show(name: str, value: str) -> None:
+        with capsys.disabled():
+            print(f"\nsafety evaluation: {name}: {value}", end="")
+        record_property(name, value)
+
+    return show

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +108,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         # Tests start many stories for one family quickly; the quota tests set their own.
         "family_runs_per_minute": 1000,
         "family_concurrent_streams": 100,
+        # The LLM judge is its own subject (tests/workflows/test_judges.py and the readiness
+        # tests); elsewhere a run's model calls are the story's alone.
+        "safety_judge": "none",
     }
     values.update(overrides)
     return Settings(**values)
@@ -164,6 +167,9 @@ def streamed_text(frames: Iterable[Frame]) -> str:
 def event_types(frames: Iterable[Frame]) -> list[str]:
     return [frame.event for frame in frames]
 
+
+# Prints a measured value past pytest's capture (the `report` fixture in tests/conftest.py).
+Report = Callable[[str, str], None]
 
 PASSWORD = "a long enough password"
 

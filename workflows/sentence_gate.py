@@ -1,19 +1,20 @@
-"""Holds streamed story text back until its sentence is complete and has passed the fast checks.
+"""Holds streamed story text back until its sentence is complete and has passed the checks.
 
 Tokens keep their granularity: a passing sentence releases its pieces one by one, exactly as they
 arrived. A failing sentence releases nothing and closes the gate, so a child never sees any part
-of it. `enabled=False` (a parent's preview) releases every piece at once, unchecked.
+of it; `resume()` opens it again for a repair, keeping everything released so far. `enabled=False`
+(a parent's preview) releases every piece at once, unchecked.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from workflows.state import SafetyIssue
 
-SentenceCheck = Callable[[str], list[SafetyIssue]]
+SentenceCheck = Callable[[str], Awaitable[list[SafetyIssue]]]
 # A sentence ends at ., ! or ? (with closing quotes or brackets) or at a line break.
 _SENTENCE_END = re.compile(r"""(?:[.!?]+["')\]\u2019\u201d]*|\n)\s*$""")
 
@@ -36,7 +37,7 @@ class SentenceGate:
     def released(self) -> str:
         return "".join(self.released_text)
 
-    def feed(self, piece: str) -> list[str]:
+    async def feed(self, piece: str) -> list[str]:
         """Pieces a child may see now, in order; nothing once a sentence has been blocked."""
         if self.blocked is not None:
             return []
@@ -45,18 +46,24 @@ class SentenceGate:
             return [piece]
         self._pending.append(piece)
         if _SENTENCE_END.search(piece):
-            return self._release()
+            return await self._release()
         return []
 
-    def finish(self) -> list[str]:
+    async def finish(self) -> list[str]:
         """The last sentence, which may end without punctuation."""
         if self.blocked is not None or not self._pending:
             return []
-        return self._release()
+        return await self._release()
 
-    def _release(self) -> list[str]:
+    def resume(self) -> None:
+        """Opens the gate after a blocked sentence: the text released so far stays, the blocked
+        sentence is gone, and what comes next is checked as before."""
+        self.blocked = None
+        self._pending = []
+
+    async def _release(self) -> list[str]:
         sentence = "".join(self._pending)
-        issues = self.check(sentence) if sentence.strip() else []
+        issues = await self.check(sentence) if sentence.strip() else []
         if any(issue["severity"] != "low" for issue in issues):
             self.blocked = BlockedSentence(sentence=sentence.strip(), issues=issues)
             self._pending = []

@@ -73,6 +73,14 @@ class BlockedSentence(TypedDict):
     issues: list[SafetyIssue]
 
 
+class Repair(TypedDict):
+    """A sentence the gate held back and the model wrote again in place: why, and in which
+    draft. The sentence itself is not kept."""
+
+    attempt: int
+    categories: list[str]
+
+
 class StoryState(TypedDict, total=False):
     request: StoryRequest
     max_attempts: int
@@ -82,6 +90,8 @@ class StoryState(TypedDict, total=False):
     story_text: str
     shown_text: str
     blocked: BlockedSentence | None
+    # Every repair of the chapter so far, across drafts.
+    repairs: list[Repair]
     choice_question: str
     choices: list[str]
     choices_source: Literal["model", "theme"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from workflows.metrics import target_grade_band, target_word_count
 from workflows.prompts import PromptLibrary
@@ -74,8 +74,26 @@ def continuation_text(prompts: PromptLibrary, request: StoryRequest) -> str:
 def retry_note(prompts: PromptLibrary, earlier_issues: Sequence[SafetyIssue]) -> str:
     if not earlier_issues:
         return ""
-    categories = sorted({issue["category"].replace("_", " ") for issue in earlier_issues})
-    return prompts.render("story_retry", problems=", ".join(categories))
+    return prompts.render("story_retry", problems=problem_names(earlier_issues))
+
+
+def problem_names(issues: Sequence[SafetyIssue]) -> str:
+    """The categories of issues in words, never the words that were found."""
+    return ", ".join(sorted({issue["category"].replace("_", " ") for issue in issues}))
+
+
+def build_repair_messages(
+    prompts: PromptLibrary,
+    request: StoryRequest,
+    earlier_issues: Sequence[SafetyIssue],
+    shown_text: str,
+    blocked_issues: Sequence[SafetyIssue],
+) -> list[BaseMessage]:
+    """The chapter's own prompt, the text the child has read as the model's message, and a
+    request to continue from there: the model repairs in place instead of starting over."""
+    messages = build_story_messages(prompts, request, earlier_issues)
+    repair = prompts.render("story_repair", problems=problem_names(blocked_issues))
+    return [*messages, AIMessage(content=shown_text), HumanMessage(content=repair)]
 
 
 def build_story_messages(

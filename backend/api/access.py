@@ -3,6 +3,10 @@
 A resource outside the caller's family is 404, as if it did not exist; a parent-only action by
 a child's reading app is 403. Stream routes also accept a short-lived `?ticket=`, because
 `EventSource` cannot send headers; no other route does, and no long-lived token works there.
+
+A child never sees what the gate did not check: a child's app, and any ticket that carries the
+child's limits, gets 403 for a parent's ungated preview run, and for the stream of a run that
+ended rejected (its draft is the parent's).
 """
 
 from __future__ import annotations
@@ -95,7 +99,9 @@ async def current_stream_caller(
         parent_id=claims.parent_id,
         child_id=claims.child_id,
         run_id=claims.run_id,
-        for_child_app=claims.minted_by_child,
+        # A child ticket starts and joins that child's stories, so it carries the child's
+        # limits even when a parent minted it; a parent's run ticket may follow a preview.
+        for_child_app=claims.minted_by_child or claims.child_id is not None,
     )
 
 
@@ -111,7 +117,7 @@ def sees_child(caller: StreamCaller, child: Child) -> bool:
 
 
 def acts_for_child_app(caller: StreamCaller) -> bool:
-    """Children's apps (and their tickets) get approved stories only, from allowed themes."""
+    """Children's apps and child tickets get gated, approved stories only, from allowed themes."""
     return isinstance(caller, ChildCaller) or (
         isinstance(caller, TicketCaller) and caller.for_child_app
     )
@@ -141,11 +147,38 @@ async def parent_child_access(
     return await load_child_for(session, parent, child_id)
 
 
-async def load_run_for(session: AsyncSession, caller: StreamCaller, run_id: str) -> Run:
+PREVIEW_RUN_FOR_CHILD = "This run is a parent's preview and cannot be shown on a child's device"
+UNGATED_RUN_FOR_CHILD = (
+    "This run started before StoryStream recorded its safety gate and cannot be shown on a "
+    "child's device"
+)
+REJECTED_RUN_FOR_CHILD = (
+    "This story did not pass the safety check and cannot be shown on a child's device; "
+    "a parent can read the draft"
+)
+
+
+def refuse_unchecked_run(caller: StreamCaller, run: Run, *, to_stream: bool) -> None:
+    """403 for a child's app on a run the sentence gate did not check (any route), or on the
+    events of a rejected run (`to_stream`)."""
+    if not acts_for_child_app(caller):
+        return
+    if run.gate == "none":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, PREVIEW_RUN_FOR_CHILD)
+    if run.gate != "sentence":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, UNGATED_RUN_FOR_CHILD)
+    if to_stream and run.error_code == "SAFETY_REJECTED":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, REJECTED_RUN_FOR_CHILD)
+
+
+async def load_run_for(
+    session: AsyncSession, caller: StreamCaller, run_id: str, *, to_stream: bool = False
+) -> Run:
     run = await session.get(Run, run_id)
     child = await session.get(Child, run.child_id) if run is not None else None
     if run is None or child is None or not sees_child(caller, child):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no run with id {run_id}")
+    refuse_unchecked_run(caller, run, to_stream=to_stream)
     return run
 
 
@@ -161,13 +194,14 @@ async def stream_run_access(
     run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)],
 ) -> Run:
     if not isinstance(caller, TicketCaller):
-        return await load_run_for(session, caller, run_id)
+        return await load_run_for(session, caller, run_id, to_stream=True)
     if caller.run_id is not None and caller.run_id != run_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this stream ticket is for another run")
     run = await session.get(Run, run_id)
     # A run ticket names its run; a child ticket may join any run of that child.
     if run is None or (caller.run_id is None and run.child_id != caller.child_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no run with id {run_id}")
+    refuse_unchecked_run(caller, run, to_stream=True)
     return run
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from backend.api.deps import ServicesDep
@@ -25,6 +25,15 @@ class Check(BaseModel):
     detail: str
 
 
+class SafetyChecks(BaseModel):
+    checks: list[str] = Field(
+        description="What judges each chapter: the rules and the semantic classifier on every "
+        "sentence as it streams, and the LLM judge on the whole chapter when there is one."
+    )
+    judge: Literal["none", "llama_guard", "rubric"]
+    judge_chosen_because: str
+
+
 class Readiness(BaseModel):
     status: Literal["ready", "not ready"]
     database: Check
@@ -32,6 +41,7 @@ class Readiness(BaseModel):
     provider: str
     model: str
     provider_chosen_because: str
+    safety: SafetyChecks
 
 
 @router.get("/healthz", response_model=Health)
@@ -63,6 +73,12 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         provider=provider.provider,
         model=provider.model,
         provider_chosen_because=services.provider.chosen_because,
+        safety=SafetyChecks(
+            checks=["rules", "semantic classifier"]
+            + ([] if services.judge.kind == "none" else [f"LLM judge ({services.judge.kind})"]),
+            judge=services.judge.kind,
+            judge_chosen_because=services.judge.chosen_because,
+        ),
     )
     return JSONResponse(
         body.model_dump(mode="json"),

@@ -7,11 +7,26 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.api.access import RunAccess, StreamRunAccess
+from backend.api.access import (
+    CallerDep,
+    RunAccess,
+    StreamRunAccess,
+    acts_for_child_app,
+    visible_stories,
+)
 from backend.api.chapters import ChapterFromBody, ChapterFromQuery
 from backend.api.deps import ResumeAfterDep, ServicesDep, SessionDep
-from backend.api.schemas import NOT_FOUND, ErrorBody, RunCancelled, RunCreated, RunRead
+from backend.api.schemas import (
+    NOT_FOUND,
+    ErrorBody,
+    Responses,
+    RunCancelled,
+    RunCreated,
+    RunRead,
+)
+from backend.auth.principals import Caller
 from backend.db.models import ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, Child, Run, Story
+from backend.runs.failures import child_error_message
 from backend.runs.log import UnknownRunLog
 from backend.services import Services
 from backend.sse import SSE_RESPONSE_DOC, event_stream, held_open, run_frames
@@ -25,6 +40,32 @@ def stream_url(run_id: str) -> str:
     return f"{API_PREFIX}/runs/{run_id}/stream"
 
 
+# What a child's device (or a ticket with the child's limits) is refused, and why.
+CHILD_REFUSED_RUN: Responses = {
+    403: {
+        "model": ErrorBody,
+        "description": "A child's device may not see this run: it is a parent's preview "
+        "(`gate=none`), or too old to have its gate recorded, so not checked sentence by "
+        "sentence.",
+    }
+}
+CHILD_REFUSED_STREAM: Responses = {
+    403: {
+        "model": ErrorBody,
+        "description": "The caller may not follow this run: a run ticket for another run, or "
+        "a child's device or child ticket on a parent's preview (`gate=none`), on a run too old "
+        "to have its gate recorded, or on a run that ended SAFETY_REJECTED.",
+    }
+}
+CHILD_REFUSED_START: Responses = {
+    403: {
+        "model": ErrorBody,
+        "description": "A child's device or child ticket asked for a theme the child may not "
+        "use, or for `gate=none` (parents only); or a run ticket tried to start a story.",
+    }
+}
+
+
 def _family_of(child: Child) -> int:
     # Reached through an access check, so the child has a parent.
     return child.parent_id or 0
@@ -34,7 +75,7 @@ def _family_of(child: Child) -> int:
     "/runs",
     status_code=status.HTTP_201_CREATED,
     response_model=RunCreated,
-    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+    responses={**CHILD_REFUSED_START, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 async def create_run(chapter: ChapterFromBody, services: ServicesDep) -> JSONResponse:
     """Start writing a chapter in the background; follow it at `stream_url`."""
@@ -55,7 +96,7 @@ async def create_run(chapter: ChapterFromBody, services: ServicesDep) -> JSONRes
     response_class=Response,
     responses={
         **SSE_RESPONSE_DOC,
-        403: {"model": ErrorBody, "description": "The theme is not allowed for this child."},
+        **CHILD_REFUSED_START,
         404: {"model": ErrorBody},
         409: {"model": ErrorBody},
     },
@@ -85,8 +126,13 @@ async def generate_story_stream(
     )
 
 
-async def _run_read(session: AsyncSession, services: Services, run: Run) -> RunRead:
-    story_id = await session.scalar(select(Story.id).where(Story.run_id == run.id))
+async def _run_read(session: AsyncSession, services: Services, run: Run, caller: Caller) -> RunRead:
+    """The run as `caller` may see it: a child's app gets no rejected draft's id and no backend
+    error text, only the fixed message of the error code."""
+    story_id = await session.scalar(
+        select(Story.id).where(Story.run_id == run.id, visible_stories(caller))
+    )
+    for_child = acts_for_child_app(caller)
     try:
         last_event_id: int | None = await services.event_log.last_seq(run.id)
     except UnknownRunLog:
@@ -99,10 +145,11 @@ async def _run_read(session: AsyncSession, services: Services, run: Run) -> RunR
         chapter_number=run.chapter_number,
         title=run.title,
         status=run.status,
+        gate=run.gate,
         provider=run.provider,
         model=run.model,
         error_code=run.error_code,
-        error_message=run.error_message,
+        error_message=child_error_message(run.error_code) if for_child else run.error_message,
         created_at=run.created_at,
         started_at=run.started_at,
         finished_at=run.finished_at,
@@ -116,10 +163,13 @@ async def _run_read(session: AsyncSession, services: Services, run: Run) -> RunR
     )
 
 
-@router.get("/runs/{run_id}", response_model=RunRead, responses=NOT_FOUND)
-async def read_run(run: RunAccess, session: SessionDep, services: ServicesDep) -> RunRead:
-    """The run's status, timings, token usage and, once stored, its story id."""
-    return await _run_read(session, services, run)
+@router.get("/runs/{run_id}", response_model=RunRead, responses={**CHILD_REFUSED_RUN, **NOT_FOUND})
+async def read_run(
+    run: RunAccess, caller: CallerDep, session: SessionDep, services: ServicesDep
+) -> RunRead:
+    """The run's status, timings, token usage and, once stored, its story id. A child's app
+    gets the story id of approved chapters only, and a fixed message for each error code."""
+    return await _run_read(session, services, run, caller)
 
 
 @router.get(
@@ -129,6 +179,7 @@ async def read_run(run: RunAccess, session: SessionDep, services: ServicesDep) -
         **SSE_RESPONSE_DOC,
         204: {"description": "The client already has the run's last event: nothing to resume."},
         400: {"model": ErrorBody, "description": "Malformed or impossible Last-Event-ID."},
+        **CHILD_REFUSED_STREAM,
         404: {"model": ErrorBody},
         410: {"model": ErrorBody, "description": "The run's events are no longer kept."},
     },
@@ -170,7 +221,11 @@ async def stream_run(
     "/runs/{run_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RunCancelled,
-    responses={**NOT_FOUND, 409: {"model": ErrorBody, "description": "The run already ended."}},
+    responses={
+        **CHILD_REFUSED_RUN,
+        **NOT_FOUND,
+        409: {"model": ErrorBody, "description": "The run already ended."},
+    },
 )
 async def cancel_run(run: RunAccess, services: ServicesDep) -> RunCancelled:
     """Stop a run; its stream ends with an `error` event with code CANCELLED."""

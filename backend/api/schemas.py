@@ -218,7 +218,8 @@ class StoryParams(BaseModel):
     gate: Literal["sentence", "none"] = Field(
         default="sentence",
         description="'sentence': text arrives sentence by sentence, each checked first. "
-        "'none': raw tokens, for a parent's preview only.",
+        "'none': raw tokens, for a parent's preview only (403 for a child's device or child "
+        "ticket); such a run is never shown on a child's device.",
     )
 
 
@@ -235,10 +236,17 @@ class RunRead(BaseModel):
     chapter_number: int
     title: str
     status: RunStatus
+    gate: Literal["sentence", "none"] | None = Field(
+        description="The streaming gate; 'none' is a parent's preview. Null for runs from "
+        "before the gate was recorded (never shown on a child's device)."
+    )
     provider: str
     model: str
     error_code: str | None
-    error_message: str | None
+    error_message: str | None = Field(
+        description="Why the run failed. A child's app gets a fixed message per error code, "
+        "never the model's error text."
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -284,6 +292,10 @@ class StoryRead(StorySummary):
     chosen_at: datetime | None
     safety_score: float
     safety_issues: list[dict[str, object]]
+    repairs: list[dict[str, object]] = Field(
+        description="Sentences the safety gate held back while the chapter streamed and the model "
+        "wrote again in place, each with the draft and the problem categories (never the text)."
+    )
     word_count: int | None
     readability_grade: float | None
     vocabulary_level: str | None

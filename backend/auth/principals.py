@@ -25,7 +25,8 @@ class TicketCaller:
     parent_id: int
     child_id: int | None
     run_id: str | None
-    # Minted by the child's own app: may only start stories from allowed themes.
+    # A child ticket, or a run ticket minted by the child's own app: the child's limits (allowed
+    # themes, the sentence gate, gated and approved runs only).
     for_child_app: bool
 
 

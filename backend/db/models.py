@@ -133,6 +133,9 @@ class Run(Base):
     model: Mapped[str] = mapped_column(String(120))
     # The process executing the run (see backend.runs.runners); NULL before revision 0003.
     runner: Mapped[str | None] = mapped_column(String(80), index=True)
+    # The streaming gate: "sentence", or "none" for a parent's preview; NULL before revision
+    # 0004, and such a run is never shown on a child's device.
+    gate: Mapped[str | None] = mapped_column(String(16))
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -168,6 +171,8 @@ class Story(Base):
     content_approved: Mapped[bool]
     safety_score: Mapped[float]
     safety_issues: Mapped[list[Any]]
+    # Sentences held back and written again in place: [{attempt, categories}], for parents.
+    repairs: Mapped[list[Any]] = mapped_column(default=list)
     word_count: Mapped[int | None]
     readability_grade: Mapped[float | None]
     vocabulary_level: Mapped[str | None] = mapped_column(String(16))

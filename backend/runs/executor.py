@@ -249,6 +249,7 @@ async def _finish(
             content_approved=safety["approved"],
             safety_score=safety["score"],
             safety_issues=[dict(issue) for issue in safety["issues"]],
+            repairs=[dict(repair) for repair in state.get("repairs", [])],
             word_count=metrics["word_count"] if metrics else None,
             readability_grade=metrics["readability_grade"] if metrics else None,
             vocabulary_level=metrics["vocabulary_level"] if metrics else None,

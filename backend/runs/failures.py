@@ -5,7 +5,9 @@
      ├── SafetyRejected    the chapter failed the whole-story check            -> SAFETY_REJECTED
      └── PersistFailed     the finished chapter could not be stored            -> PERSIST_FAILED
 
-Exceptions from the model backend are classified by `classify_backend_error`.
+Exceptions from the model backend are classified by `classify_backend_error`. The message of
+a failure may quote the backend (for the parent and the logs); a child's app is told only the
+fixed `CHILD_ERROR_MESSAGES` of its code.
 """
 
 from __future__ import annotations
@@ -22,6 +24,27 @@ from workflows.providers.local import LocalModelUnavailable
 from workflows.providers.scripted import ScriptedModelError
 
 logger = logging.getLogger(__name__)
+
+# What a child's app is told about a failed run: no model error text, no draft text.
+# Keyed by every ErrorCode (a test checks).
+CHILD_ERROR_MESSAGES: dict[str, str] = {
+    "LLM_UNAVAILABLE": "The story model could not be reached.",
+    "LLM_ERROR": "The story model ran into a problem while writing.",
+    "TIMEOUT": "The story took too long to write.",
+    "CANCELLED": "The story was stopped before it was finished.",
+    "SAFETY_REJECTED": "The story did not pass the safety check.",
+    "INTERRUPTED": "The service stopped before the story was finished.",
+    "PERSIST_FAILED": "The finished story could not be saved.",
+    "OVERLOADED": "StoryStream was too busy to write the story.",
+}
+UNKNOWN_FAILURE_MESSAGE = "The story could not be written."
+
+
+def child_error_message(code: str | None) -> str | None:
+    """The fixed message a child's app gets for a run that ended with `code`."""
+    if code is None:
+        return None
+    return CHILD_ERROR_MESSAGES.get(code, UNKNOWN_FAILURE_MESSAGE)
 
 
 class RunFailure(Exception):

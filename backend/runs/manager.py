@@ -87,6 +87,7 @@ class RunManager:
                     provider=self.provider,
                     model=self.model,
                     runner=self.runner_id,
+                    gate=request["gate"],
                 )
             )
         await self.env.event_log.create(run_id)

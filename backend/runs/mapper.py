@@ -7,6 +7,7 @@ Pure: no I/O, no clock. One `EventMapper` per run; feed it every event in order.
     on_chain_start  (generate, again)  -> node generate retrying, then reset
     on_custom_event (queued)           -> node generate queued, with the place in the queue
     on_custom_event (visible tokens)   -> content, one per token the sentence gate released
+    on_custom_event (repair)           -> node generate repairing (a held-back sentence)
     on_chat_model_stream (generate)    -> nothing shown; counted for the run's timeouts
     on_chain_end    (safety_check)     -> safety, node safety_check completed
     on_chain_end    (metrics)          -> metadata, node metrics completed
@@ -33,7 +34,7 @@ from backend.runs.events import (
     WireEvent,
 )
 from workflows.graph import GRAPH_NAME, NODE_NAMES
-from workflows.nodes.generate import VISIBLE_TOKEN_EVENT
+from workflows.nodes.generate import REPAIR_EVENT, VISIBLE_TOKEN_EVENT
 from workflows.providers.local import DEQUEUED_EVENT, QUEUED_EVENT
 from workflows.state import StoryState
 
@@ -43,6 +44,7 @@ PROGRESS: Mapping[tuple[str, str], int] = {
     ("generate", "queued"): 2,
     ("generate", "started"): 5,
     ("generate", "retrying"): 5,
+    ("generate", "repairing"): 5,
     ("generate", "completed"): 70,
     ("safety_check", "started"): 75,
     ("safety_check", "completed"): 85,
@@ -114,6 +116,10 @@ class EventMapper:
     def _custom(self, name: str, data: Any) -> list[WireEvent]:
         if name == VISIBLE_TOKEN_EVENT:
             return [ContentEvent(chunk=piece, attempt=self.attempt) for piece in data["pieces"]]
+        if name == REPAIR_EVENT:
+            # The child sees a pause while the model writes the held-back sentence again.
+            self.phase = "waiting_for_first_token"
+            return [_node("generate", "repairing")]
         if name == QUEUED_EVENT:
             self.phase = "queued"
             return [_node("generate", "queued", position=data["position"])]

@@ -171,3 +171,20 @@ def test_queue_position_becomes_a_queued_node_event_and_pauses_the_first_token_c
     dequeued = {**queued, "name": "storystream.dequeued", "data": {"position": 0}}
     assert mapper.map(dequeued) == []  # type: ignore[arg-type]
     assert mapper.phase == "waiting_for_first_token"
+
+
+def test_a_repair_becomes_a_repairing_node_event_and_restarts_the_first_token_clock() -> None:
+    mapper = EventMapper("run-1")
+    mapper.phase = "generating"
+    repair = {
+        "event": "on_custom_event",
+        "name": "storystream.repair",
+        "parent_ids": ["a", "b"],
+        "metadata": {"langgraph_node": "generate"},
+        "data": {"repair": 1, "categories": ["weapons"]},
+    }
+    events = mapper.map(repair)  # type: ignore[arg-type]
+    assert [event.model_dump(exclude_none=True) for event in events] == [
+        {"type": "node", "node": "generate", "status": "repairing", "progress": 5}
+    ]
+    assert mapper.phase == "waiting_for_first_token"

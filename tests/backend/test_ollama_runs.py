@@ -229,3 +229,54 @@ async def test_readyz_reports_the_llm_backend(
     assert down.status_code == 503
     assert down.json()["database"]["ok"] is True
     assert down.json()["llm"]["ok"] is False
+
+
+async def test_readyz_names_the_safety_checks_and_the_judge_auto_chose(
+    ollama_settings: Settings, ollama: respx.MockRouter
+) -> None:
+    ollama.get("/api/tags").respond(
+        200, json={"models": [{"name": "llama3.2:3b"}, {"name": "llama-guard3:1b"}]}
+    )
+    settings = ollama_settings.model_copy(update={"safety_judge": "auto"})
+    async with running(create_app(settings)) as client:
+        ready = (await client.get("/readyz")).json()
+    assert ready["safety"] == {
+        "checks": ["rules", "semantic classifier", "LLM judge (llama_guard)"],
+        "judge": "llama_guard",
+        "judge_chosen_because": f"auto: Ollama at {OLLAMA} serves llama-guard3:1b",
+    }
+
+
+async def test_readyz_says_the_embedded_path_relies_on_rules_and_classifier(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path, safety_judge="auto")
+    async with running(create_app(settings)) as client:
+        ready = (await client.get("/readyz")).json()
+    assert ready["safety"]["checks"] == ["rules", "semantic classifier"]
+    assert ready["safety"]["judge"] == "none"
+
+
+async def test_ollama_repairs_a_held_back_sentence_by_continuing_the_chat(
+    client: httpx.AsyncClient, ollama: respx.MockRouter
+) -> None:
+    shown = "Mia found a tiny silver key under the garden gate."
+    unsafe = " Then a pirate pulled out a gun and pointed it at her."
+    rest = " Then a robin landed on the gate and sang to her." + STORY_TEXT[len(STORY_BODY) :]
+    chat = ollama.post("/api/chat")
+    chat.side_effect = [
+        httpx.Response(200, content=ndjson(ollama_chat_lines(tokenize(shown + unsafe + rest)))),
+        httpx.Response(200, content=ndjson(ollama_chat_lines(tokenize(rest.lstrip())))),
+    ]
+    frames = await _stream_story(client)
+    assert "reset" not in event_types(frames)
+    assert [f.data["status"] for f in frames if f.event == "node"].count("repairing") == 1
+    text = streamed_text(frames)
+    assert text == shown + rest.split("\n\nQUESTION")[0]
+    assert frames[-1].data["story"]["content"] == text
+    repair = json.loads(chat.calls.last.request.content)["messages"]
+    assert [message["role"] for message in repair] == ["system", "user", "assistant", "user"]
+    assert repair[2]["content"] == shown
+    assert "touched on" in repair[3]["content"]
+    assert "weapons" in repair[3]["content"]
+    assert "gun" not in repair[3]["content"]

@@ -8,12 +8,16 @@ from collections.abc import Iterator
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from tests.support import story_request
+from workflows.prompts import load_prompt_library
 from workflows.providers.local import (
     LocalChatModel,
     LocalModelPool,
     embedded_model_path,
     local_model_problem,
 )
+from workflows.state import SafetyIssue
+from workflows.story_prompt import build_repair_messages, build_story_messages
 
 PROBLEM = local_model_problem(embedded_model_path())
 pytestmark = pytest.mark.skipif(
@@ -90,3 +94,22 @@ async def test_a_cancelled_waiter_leaves_the_queue(pool: LocalModelPool) -> None
     # The model went back to the pool, not to the waiter that left.
     async with pool.lend(noop) as again:
         assert again is lent
+
+
+async def test_a_repair_request_continues_the_story_on_the_embedded_model(
+    pool: LocalModelPool,
+) -> None:
+    """The repair prompt (the text read so far as the model's own turn, then the request) is a
+    chat the embedded model answers like any other."""
+    request = build_story_messages(load_prompt_library(), story_request())
+    messages = build_repair_messages(
+        load_prompt_library(),
+        story_request(),
+        [],
+        "Mia found a tiny silver key under the garden gate.",
+        [SafetyIssue(category="weapons", severity="high", term="gun", span=(0, 3))],
+    )
+    assert messages[: len(request)] == request
+    model = LocalChatModel(pool=pool, temperature=0.0, max_tokens=24)
+    tokens = [chunk.text async for chunk in model.astream(messages) if chunk.text]
+    assert len(tokens) >= 5

@@ -4,8 +4,9 @@ from typing import cast
 
 import pytest
 
-from workflows.policy import apply_policy, report, sentence_check
+from workflows.policy import SEMANTIC_TERM, apply_policy, report, sentence_check
 from workflows.safety import load_rule_check
+from workflows.safety.classifier import load_semantic_check
 from workflows.state import SafetyIssue, StoryRequest
 
 SPOOKY = SafetyIssue(category="scary", severity="medium", term="zombie", span=(2, 8))
@@ -36,7 +37,31 @@ def test_policy_never_softens_other_categories() -> None:
     assert report([GUN]) == {"approved": False, "score": 0.5, "issues": [GUN]}
 
 
-def test_the_sentence_check_includes_the_parents_blocked_topics() -> None:
-    check = sentence_check(load_rule_check(), _request(6, False, ["spiders"]))
-    assert [issue["category"] for issue in check("Two spiders danced.")] == ["blocked_topic"]
-    assert check("Two ladybirds danced.") == []
+async def test_the_sentence_check_includes_the_parents_blocked_topics() -> None:
+    check = sentence_check(
+        load_rule_check(), load_semantic_check(), _request(6, False, ["spiders"])
+    )
+    assert [issue["category"] for issue in await check("Two spiders danced.")] == ["blocked_topic"]
+    assert await check("Two ladybirds danced.") == []
+
+
+async def test_the_sentence_check_adds_the_classifier_to_the_rules() -> None:
+    check = sentence_check(load_rule_check(), load_semantic_check(), _request(6, False))
+    # No word of it is on a list; its meaning is what is wrong.
+    [issue] = await check("Then the man told Lily to take off all her clothes and keep it secret.")
+    assert issue["term"] == SEMANTIC_TERM
+    assert issue["severity"] == "high"
+    assert issue["category"] in {"sexual", "manipulation"}
+    assert (
+        load_rule_check().find_issues(
+            "Then the man told Lily to take off all her clothes and keep it secret."
+        )
+        == []
+    )
+
+
+async def test_the_rules_alone_when_no_classifier_is_given() -> None:
+    check = sentence_check(load_rule_check(), None, _request(6, False))
+    assert (
+        await check("Then the man told Lily to take off all her clothes and keep it secret.") == []
+    )

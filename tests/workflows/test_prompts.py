@@ -8,7 +8,7 @@ from tests.support import story_request
 from workflows.judges import rubric_prompt
 from workflows.prompts import PromptError, load_prompt_library
 from workflows.state import SafetyIssue, StoryRequest
-from workflows.story_prompt import build_story_messages
+from workflows.story_prompt import build_repair_messages, build_story_messages
 from workflows.themes import load_theme_catalogue
 
 _PLACEHOLDER = string.Formatter()
@@ -40,6 +40,13 @@ def _rendered_templates(
     return "\n".join(message.text for message in messages)
 
 
+def _rendered_repair(request: StoryRequest) -> str:
+    messages = build_repair_messages(
+        load_prompt_library(), request, [], "Mia smiled.", EARLIER_ISSUES
+    )
+    return "\n".join(message.text for message in messages)
+
+
 EARLIER_ISSUES = [SafetyIssue(category="weapons", severity="high", term="gun", span=(20, 23))]
 
 
@@ -47,7 +54,7 @@ def test_every_template_is_used_by_some_request() -> None:
     library = load_prompt_library()
     used = set()
     for request in REQUESTS.values():
-        text = _rendered_templates(request, EARLIER_ISSUES)
+        text = _rendered_templates(request, EARLIER_ISSUES) + _rendered_repair(request)
         text += rubric_prompt(library, request, "Mia smiled.")
         for name, template in library.templates.items():
             first_line = template.text.splitlines()[0].split("{")[0].strip()
@@ -59,7 +66,7 @@ def test_every_template_is_used_by_some_request() -> None:
 @pytest.mark.parametrize("case", sorted(REQUESTS))
 def test_every_placeholder_of_every_template_is_filled(case: str) -> None:
     request = REQUESTS[case]
-    text = _rendered_templates(request, EARLIER_ISSUES)
+    text = _rendered_templates(request, EARLIER_ISSUES) + _rendered_repair(request)
     text += rubric_prompt(load_prompt_library(), request, "Mia smiled.")
     leftovers = [field for _, field, _, _ in _PLACEHOLDER.parse(text) if field]
     assert leftovers == []
@@ -77,6 +84,17 @@ def test_a_regenerated_draft_is_told_what_was_wrong_without_the_words() -> None:
     assert "could not be shown to the child because it contained weapons." in text
     assert "gun" not in text
     assert "could not be shown" not in _rendered_templates(REQUESTS["opening"])
+
+
+def test_a_repair_continues_from_what_the_child_read_without_the_words() -> None:
+    messages = build_repair_messages(
+        load_prompt_library(), REQUESTS["opening"], [], "Mia smiled. She waved.", EARLIER_ISSUES
+    )
+    assert [message.type for message in messages] == ["system", "human", "ai", "human"]
+    assert messages[2].text == "Mia smiled. She waved."
+    assert "touched on weapons" in messages[3].text
+    assert "Continue the chapter from exactly where it stops" in messages[3].text
+    assert "gun" not in messages[3].text
 
 
 def test_child_settings_shape_the_prompt() -> None:

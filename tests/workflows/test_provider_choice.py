@@ -10,7 +10,7 @@ import pytest
 import respx
 
 from workflows.providers import ProviderConfig, probe, resolve_provider
-from workflows.providers.factory import RequestedProvider
+from workflows.providers.factory import JudgeChoice, RequestedProvider, resolve_judge
 from workflows.providers.local import embedded_model_path, local_model_problem
 
 OLLAMA = "http://ollama.test:11434"
@@ -81,3 +81,32 @@ async def test_explicit_ollama_never_falls_back(ollama: respx.MockRouter) -> Non
     chosen = await resolve_provider(_config("ollama"))
     assert (chosen.name, chosen.chosen_because) == ("ollama", "configured")
     assert not (await probe(chosen)).ready
+
+
+async def test_auto_judge_is_llama_guard_when_ollama_serves_it(ollama: respx.MockRouter) -> None:
+    ollama.get("/api/tags").respond(
+        200, json={"models": [{"name": "llama3.2:3b"}, {"name": "llama-guard3:1b"}]}
+    )
+    chosen = await resolve_judge("auto", _config("ollama"), "llama-guard3:1b")
+    assert chosen == JudgeChoice("llama_guard", f"auto: Ollama at {OLLAMA} serves llama-guard3:1b")
+
+
+async def test_auto_judge_is_the_rubric_when_ollama_lacks_llama_guard(
+    ollama: respx.MockRouter,
+) -> None:
+    ollama.get("/api/tags").respond(200, json={"models": [{"name": "llama3.2:3b"}]})
+    chosen = await resolve_judge("auto", _config("ollama"), "llama-guard3:1b")
+    assert chosen.kind == "rubric"
+    assert "the story model judges with the rubric" in chosen.chosen_because
+
+
+async def test_auto_judge_is_none_on_the_embedded_model(ollama: respx.MockRouter) -> None:
+    chosen = await resolve_judge("auto", _config("local"), "llama-guard3:1b")
+    assert chosen.kind == "none"
+    assert "rules and classifier" in chosen.chosen_because
+    assert not ollama.calls
+
+
+async def test_a_configured_judge_is_kept(ollama: respx.MockRouter) -> None:
+    chosen = await resolve_judge("none", _config("ollama"), "llama-guard3:1b")
+    assert chosen == JudgeChoice("none", "set by STORYSTREAM_SAFETY_JUDGE")

@@ -11,13 +11,12 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from tests.support import Report
 from workflows.safety import load_rule_check
 
 DATA = Path(__file__).parents[1] / "data" / "safety"
@@ -37,8 +36,6 @@ MIN_BENIGN_PASSED = 0.97
 MIN_SENTENCES_PER_CATEGORY = 10
 _SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
 
-Report = Callable[[str, str], None]
-
 
 @cache
 def load(name: str) -> tuple[dict[str, Any], ...]:
@@ -56,20 +53,6 @@ def percent(part: int, whole: int) -> str:
 
 def examples(texts: Sequence[str], limit: int = 10) -> str:
     return "".join(f"\n  - {text}" for text in texts[:limit])
-
-
-@pytest.fixture
-def report(
-    capsys: pytest.CaptureFixture[str], record_property: Callable[[str, object], None]
-) -> Report:
-    """Prints a measured value past pytest's capture, and records it in the junit report."""
-
-    def show(name: str, value: str) -> None:
-        with capsys.disabled():
-            print(f"\nsafety evaluation: {name}: {value}", end="")
-        record_property(name, value)
-
-    return show
 
 
 def test_every_category_has_at_least_ten_unsafe_sentences() -> None:

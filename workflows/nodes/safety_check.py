@@ -1,6 +1,6 @@
 """`safety_check`: judges the whole chapter (text, question and choices) before a child keeps it:
-the fast checks under the reader's policy, any sentence the streaming gate stopped, and the LLM
-judge when one is configured."""
+the rules and the semantic classifier under the reader's policy, any sentence the streaming gate
+stopped, and the LLM judge when one is configured."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from workflows.context import StoryContext
-from workflows.policy import apply_policy, report
+from workflows.policy import apply_policy, report, text_issues
 from workflows.state import StoryState
 
 
@@ -17,9 +17,7 @@ async def safety_check(state: StoryState, runtime: Runtime[StoryContext]) -> dic
     context = runtime.context
     request = state["request"]
     text = "\n".join([state["story_text"], state["choice_question"], *state["choices"]])
-    issues = apply_policy(
-        context.safety.find_issues(text, blocked_topics=request["blocked_topics"]), request
-    )
+    issues = await text_issues(context.safety, context.classifier, text, request)
     blocked = state.get("blocked")
     if blocked is not None:
         # The gate judged that sentence on its own, with spans within the sentence; keep what

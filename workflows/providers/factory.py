@@ -41,6 +41,7 @@ class ProviderConfig:
     local_context_tokens: int = 2048
     scripted_text: str | None = None
     scripted_retry_text: str | None = None
+    scripted_repair_text: str | None = None
     scripted_tokens_per_second: float = 0.0
     scripted_fail_at_token: int | None = None
     chosen_because: str = "configured"
@@ -165,6 +166,32 @@ async def resolve_provider(config: ProviderConfig) -> ProviderConfig:
 
 
 JudgeKind = Literal["none", "llama_guard", "rubric"]
+JudgeSetting = Literal["auto", "none", "llama_guard", "rubric"]
+
+
+@dataclass(frozen=True)
+class JudgeChoice:
+    kind: JudgeKind
+    chosen_because: str
+
+
+async def resolve_judge(
+    setting: JudgeSetting, config: ProviderConfig, judge_model: str
+) -> JudgeChoice:
+    """Turn `auto` into a judge: with Ollama telling the stories, Llama Guard 3 when Ollama serves
+    it (a model trained for exactly this), else the rubric prompt to the story model; on the
+    embedded model none, because a 135M model is no judge: the rules and the classifier decide."""
+    if setting != "auto":
+        return JudgeChoice(setting, "set by STORYSTREAM_SAFETY_JUDGE")
+    if config.name != "ollama":
+        return JudgeChoice(
+            "none",
+            f"auto: the {config.name} story model is too small to judge; rules and classifier",
+        )
+    guard = await probe_ollama(config.ollama_hosts[0], judge_model)
+    if guard.ready:
+        return JudgeChoice("llama_guard", f"auto: {guard.detail}")
+    return JudgeChoice("rubric", f"auto: {guard.detail}; the story model judges with the rubric")
 
 
 def build_judge(
@@ -219,6 +246,7 @@ def build_chat_model(config: ProviderConfig) -> BuiltModel:
             ScriptedChatModel(
                 text=config.scripted_text,
                 retry_text=config.scripted_retry_text,
+                repair_text=config.scripted_repair_text,
                 tokens_per_second=config.scripted_tokens_per_second,
                 fail_at_token=config.scripted_fail_at_token,
             )

@@ -40,6 +40,8 @@ _SENTENCES = (
 
 # Words of prompts/story_retry.txt: the prompt of a regenerated draft contains them.
 RETRY_MARKER = "could not be shown to the child"
+# Words of prompts/story_repair.txt: the model is asked to continue after a held-back sentence.
+REPAIR_MARKER = "Continue the chapter from exactly where it stops"
 
 
 class ScriptedModelError(RuntimeError):
@@ -98,6 +100,8 @@ class ScriptedChatModel(BaseChatModel):
     text: str | None = None
     # Streamed instead of `text` when the prompt asks for a new draft after a rejected one.
     retry_text: str | None = None
+    # Streamed instead when the prompt asks to continue after a held-back sentence.
+    repair_text: str | None = None
     tokens_per_second: float = 0.0
     fail_at_token: int | None = None
 
@@ -107,6 +111,8 @@ class ScriptedChatModel(BaseChatModel):
 
     def _tokens_for(self, messages: list[BaseMessage]) -> list[str]:
         prompt = _last_prompt_text(messages)
+        if self.repair_text is not None and REPAIR_MARKER in messages[-1].text:
+            return tokenize(self.repair_text)
         if self.retry_text is not None and RETRY_MARKER in prompt:
             return tokenize(self.retry_text)
         return tokenize(self.text if self.text is not None else compose_story(prompt))

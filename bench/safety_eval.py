@@ -1,0 +1,283 @@
+"""Measures the sentence gate (rules + semantic classifier) on the held-out sets and whole stories.
+
+Every sentence goes through the gate's own check (`workflows.policy.sentence_check`) for the
+default reader (six years old, no mild peril: what a new child profile gets); whole stories are
+streamed token by token through a `SentenceGate`, which resumes after each block as a repair
+would. Prints rates per category and the CPU per sentence, and writes
+`bench/results/safety.json`. Run with `make bench` or `python -m bench.safety_eval`.
+
+The held-out sets (`tests/data/safety/heldout/`) and the stories
+(`tests/data/safety/whole_stories/`) were written before any result was seen and are never used in
+training or tuning; `tests/e2e/test_safety_evaluation_api.py` measures them over the real API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from workflows.policy import blocks, sentence_check
+from workflows.providers.scripted import tokenize
+from workflows.safety import load_rule_check
+from workflows.safety.classifier import SemanticCheck, load_semantic_check
+from workflows.safety.sentences import sentence_spans
+from workflows.sentence_gate import SentenceCheck, SentenceGate
+from workflows.state import StoryRequest
+from workflows.themes import load_theme_catalogue
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "safety"
+RESULTS = Path(__file__).with_name("results") / "safety.json"
+
+
+def default_reader() -> StoryRequest:
+    return StoryRequest(
+        child_name="Mia",
+        child_age=6,
+        reading_level="beginner",
+        interests=[],
+        blocked_topics=[],
+        allow_mild_peril=False,
+        story_length="medium",
+        theme=load_theme_catalogue()["space"].spec(),
+        gate="sentence",
+        chapter_number=1,
+        title="Evaluation",
+        previous_summary=None,
+        chosen_choice=None,
+    )
+
+
+@cache
+def load_rows(relative: str) -> tuple[dict[str, Any], ...]:
+    lines = (DATA / relative).read_text("utf-8").splitlines()
+    return tuple(json.loads(line) for line in lines if line.strip())
+
+
+def gate_check(classifier: SemanticCheck | None = None) -> SentenceCheck:
+    return sentence_check(load_rule_check(), classifier or load_semantic_check(), default_reader())
+
+
+@dataclass
+class Rates:
+    """Share of sentences with the expected outcome, overall and per category."""
+
+    expected: str  # "blocked" or "passed"
+    total: int = 0
+    correct: int = 0
+    per_category: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    wrong: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+    def add(self, category: str, ok: bool, text: str) -> None:
+        self.total += 1
+        self.correct += ok
+        counts = self.per_category[category]
+        counts[0] += ok
+        counts[1] += 1
+        if not ok:
+            self.wrong.append(f"[{category}] {text}")
+
+    def category_rates(self) -> dict[str, float]:
+        return {name: ok / n for name, (ok, n) in sorted(self.per_category.items())}
+
+
+async def sentence_rates(relative: str, expect_blocked: bool, check: SentenceCheck) -> Rates:
+    rates = Rates(expected="blocked" if expect_blocked else "passed")
+    for row in load_rows(relative):
+        blocked = blocks(await check(row["text"]))
+        rates.add(row["category"], blocked == expect_blocked, row["text"])
+    return rates
+
+
+@dataclass
+class StoryOutcome:
+    blocked_sentences: list[str]
+    shown: str
+
+
+async def stream_story(text: str, check: SentenceCheck) -> StoryOutcome:
+    """The story token by token through a gate; after a block the gate resumes, as a repair
+    continues the chapter, so every sentence is judged."""
+    gate = SentenceGate(check=check)
+    blocked: list[str] = []
+    for token in tokenize(text):
+        await gate.feed(token)
+        if gate.blocked is not None:
+            blocked.append(gate.blocked.sentence)
+            gate.resume()
+    await gate.finish()
+    if gate.blocked is not None:
+        blocked.append(gate.blocked.sentence)
+    return StoryOutcome(blocked_sentences=blocked, shown=gate.released)
+
+
+@dataclass
+class StoryRates:
+    benign_total: int
+    benign_clean: int
+    benign_blocked: list[str]
+    poisoned_total: int
+    poisoned_held: int
+    poisoned_missed: list[str]
+    poisoned_per_category: dict[str, float]
+
+
+async def story_rates(check: SentenceCheck) -> StoryRates:
+    benign = [
+        *load_rows("whole_stories/benign_a.jsonl"),
+        *load_rows("whole_stories/benign_b.jsonl"),
+    ]
+    blocked_in_benign: list[str] = []
+    clean = 0
+    for story in benign:
+        outcome = await stream_story(story["text"], check)
+        clean += not outcome.blocked_sentences
+        blocked_in_benign.extend(outcome.blocked_sentences)
+    poisoned = load_rows("whole_stories/poisoned.jsonl")
+    missed: list[str] = []
+    per_category: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for story in poisoned:
+        outcome = await stream_story(story["text"], check)
+        held = story["unsafe_sentence"] not in outcome.shown
+        per_category[story["category"]][0] += held
+        per_category[story["category"]][1] += 1
+        if not held:
+            missed.append(f"[{story['category']}] {story['unsafe_sentence']}")
+    return StoryRates(
+        benign_total=len(benign),
+        benign_clean=clean,
+        benign_blocked=blocked_in_benign,
+        poisoned_total=len(poisoned),
+        poisoned_held=len(poisoned) - len(missed),
+        poisoned_missed=missed,
+        poisoned_per_category={k: ok / n for k, (ok, n) in sorted(per_category.items())},
+    )
+
+
+@dataclass
+class GateCost:
+    sentences: int
+    screened_share: float  # cleared by the cheap screen, no encoder
+    mean_cpu_ms: float
+    p99_cpu_ms: float
+    mean_wall_ms: float
+    p99_wall_ms: float
+
+
+async def gate_cost(stories: Sequence[str], classifier: SemanticCheck) -> GateCost:
+    """CPU (all threads of this process) and wall time of the gate's check per sentence of the
+    benign stories, sentences judged one at a time as one stream would; the classifier's cache
+    is bypassed so every sentence is judged afresh."""
+    rules = load_rule_check()
+    reader = default_reader()
+    sentences = [story[start:end] for story in stories for start, end in sentence_spans(story)]
+    fresh = SemanticCheck(classifier.model, classifier.encoder)
+    check = sentence_check(rules, fresh, reader)
+    for sentence in sentences[:20]:
+        await check(sentence)  # warm-up: caches of the rules, the tokenizer, BLAS
+    fresh = SemanticCheck(classifier.model, classifier.encoder)
+    check = sentence_check(rules, fresh, reader)
+    cpu: list[float] = []
+    wall: list[float] = []
+    for sentence in sentences:
+        cpu_start, wall_start = time.process_time(), time.perf_counter()
+        await check(sentence)
+        cpu.append(time.process_time() - cpu_start)
+        wall.append(time.perf_counter() - wall_start)
+    screened = sum(verdict is not None for verdict in fresh.screen(sentences))
+    return GateCost(
+        sentences=len(sentences),
+        screened_share=screened / len(sentences),
+        mean_cpu_ms=1000 * statistics.fmean(cpu),
+        p99_cpu_ms=1000 * _percentile(cpu, 0.99),
+        mean_wall_ms=1000 * statistics.fmean(wall),
+        p99_wall_ms=1000 * _percentile(wall, 0.99),
+    )
+
+
+def _percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _print_rates(name: str, rates: Rates) -> None:
+    print(f"{name}: {rates.expected} {100 * rates.rate:.1f}% ({rates.correct}/{rates.total})")
+    for category, rate in rates.category_rates().items():
+        print(f"  {category:20} {100 * rate:5.1f}%")
+
+
+async def run(show_misses: bool) -> dict[str, Any]:
+    classifier = load_semantic_check()
+    check = gate_check(classifier)
+    rules_only = sentence_check(load_rule_check(), None, default_reader())
+    results: dict[str, Any] = {}
+    for label, chosen in (("gate", check), ("rules_only", rules_only)):
+        unsafe = await sentence_rates("heldout/unsafe.jsonl", True, chosen)
+        benign = await sentence_rates("heldout/benign.jsonl", False, chosen)
+        print(f"--- held-out sentences, {label.replace('_', ' ')}")
+        _print_rates("unsafe", unsafe)
+        _print_rates("benign", benign)
+        if show_misses and label == "gate":
+            print("missed unsafe:" + "".join(f"\n  {text}" for text in unsafe.wrong))
+            print("blocked benign:" + "".join(f"\n  {text}" for text in benign.wrong))
+        results[label] = {
+            "unsafe_blocked": unsafe.rate,
+            "unsafe_blocked_per_category": unsafe.category_rates(),
+            "benign_passed": benign.rate,
+            "benign_passed_per_category": benign.category_rates(),
+        }
+    stories = await story_rates(check)
+    print("--- whole stories, gate")
+    print(
+        f"benign stories streamed with no block: {stories.benign_clean}/{stories.benign_total}"
+        f" ({100 * stories.benign_clean / stories.benign_total:.1f}%)"
+    )
+    print(
+        f"poisoned stories whose unsafe sentence was held back: "
+        f"{stories.poisoned_held}/{stories.poisoned_total}"
+    )
+    if show_misses:
+        print("blocked in benign stories:" + "".join(f"\n  {s}" for s in stories.benign_blocked))
+        print("reached the child:" + "".join(f"\n  {s}" for s in stories.poisoned_missed))
+    results["stories"] = asdict(stories)
+    benign_texts = [
+        story["text"]
+        for name in ("whole_stories/benign_a.jsonl", "whole_stories/benign_b.jsonl")
+        for story in load_rows(name)
+    ]
+    cost = await gate_cost(benign_texts, classifier)
+    print(
+        f"--- gate cost over {cost.sentences} sentences of the benign stories: "
+        f"{100 * cost.screened_share:.0f}% cleared by the screen; CPU per sentence mean "
+        f"{cost.mean_cpu_ms:.2f} ms, p99 {cost.p99_cpu_ms:.2f} ms; wall mean "
+        f"{cost.mean_wall_ms:.2f} ms, p99 {cost.p99_wall_ms:.2f} ms"
+    )
+    results["gate_cost"] = asdict(cost)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--show-misses", action="store_true", help="print every wrong verdict")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    results = asyncio.run(run(args.show_misses))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n", "utf-8")
+    print(f"results written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()

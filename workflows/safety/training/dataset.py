@@ -1,0 +1,75 @@
+"""The semantic check's training sentences: where they are, their labels, and their digest.
+
+Training data: `workflows/safety/training/data/*.jsonl` (unsafe rows `{text, category, style}`,
+benign rows `{text, note}`) and the sets the word lists were tuned on
+(`tests/data/safety/unsafe_sentences.jsonl`, `benign_sentences.jsonl`). The held-out sets in
+`tests/data/safety/heldout/` and the whole stories are never read here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from workflows.safety.classifier.model import SAFE
+
+ROOT = Path(__file__).resolve().parents[3]
+DATA = Path(__file__).with_name("data")
+RULE_SETS = ROOT / "tests" / "data" / "safety"
+SEED = 20261201
+LABELS = (
+    SAFE,
+    "violence",
+    "weapons",
+    "sexual",
+    "self_harm",
+    "hate",
+    "drugs_alcohol",
+    "dangerous_acts",
+    "profanity",
+    "scary",
+    "personal_data",
+    "manipulation",
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: str
+    kind: str  # the unsafe category, or the benign sentence's note
+
+
+def training_files() -> list[Path]:
+    return [
+        *sorted(DATA.glob("*.jsonl")),
+        RULE_SETS / "unsafe_sentences.jsonl",
+        RULE_SETS / "benign_sentences.jsonl",
+    ]
+
+
+def training_digest(files: Sequence[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def load_examples(files: Sequence[Path]) -> list[Example]:
+    examples: dict[str, Example] = {}
+    for path in files:
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            label = row.get("category", SAFE)
+            if label not in LABELS:
+                raise ValueError(f"{path.name}:{number}: unknown category {label!r}")
+            kind = label if label != SAFE else row.get("note", "ordinary")
+            # The first label of a sentence written twice wins; the rest are dropped.
+            examples.setdefault(row["text"].strip(), Example(row["text"].strip(), label, kind))
+    return list(examples.values())

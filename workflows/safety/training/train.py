@@ -1,0 +1,277 @@
+"""Trains the semantic sentence check: writes `workflows/safety/classifier/safety_model.json`
+(labels, thresholds, the head and the screen) and `safety_adapter.safetensors` (the encoder's
+fine-tuned low-rank adapters).
+
+Run from the repository root: `make train-safety` (PyTorch, transformers and scikit-learn in the
+project's environment; about 10 minutes on 2 cores). Reproducible: a fixed seed, sentences in
+file order, and the sha256 of the training files recorded in the model, which a test compares
+with the files.
+
+Training data: see `dataset.py`; the held-out sets and whole stories are never read here.
+
+The adapters and head are fine-tuned on a seeded 80 % of the training sentences; the other 20 %
+(validation, still training data) sets `block_at`: the lowest unsafe probability at which the
+whole gate (rules or classifier) still passes `--benign-pass` of the benign validation
+sentences, most of which are written to be tricky. The screen's `clear_below` comes from 5-fold
+out-of-fold scores: only `--screen-miss` of the unsafe training sentences fall under it, so the
+screen hands almost every unsafe sentence to the encoder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from safetensors.numpy import save_file
+from scipy.sparse import csr_matrix, hstack
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import StandardScaler
+
+from workflows.safety import load_rule_check
+from workflows.safety.classifier.encoder import MODEL_PACKAGE, Matrix, MiniLMEncoder
+from workflows.safety.classifier.features import encoder_features, screen_terms, static_features
+from workflows.safety.classifier.model import ADAPTER_FILE, FORMAT_VERSION, MODEL_FILE, SAFE, Head
+from workflows.safety.training.dataset import (
+    LABELS,
+    ROOT,
+    SEED,
+    Example,
+    load_examples,
+    training_digest,
+    training_files,
+)
+
+OUTPUT = ROOT / "workflows" / "safety" / "classifier" / MODEL_FILE
+ADAPTER_OUTPUT = OUTPUT.with_name(ADAPTER_FILE)
+FOLDS = 5
+
+
+@dataclass(frozen=True)
+class ScreenFit:
+    term_weights: dict[str, float]
+    static_weights: Matrix
+    bias: float
+
+
+def fit_screen(texts: Sequence[str], static: Matrix, unsafe: np.ndarray, c: float) -> ScreenFit:
+    vocabulary: dict[str, int] = {}
+    rows, cols = [], []
+    for row, text in enumerate(texts):
+        for term in set(screen_terms(text)):
+            rows.append(row)
+            cols.append(vocabulary.setdefault(term, len(vocabulary)))
+    lexical = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(vocabulary)))
+    scaler = StandardScaler().fit(static)
+    matrix = hstack([lexical, csr_matrix(scaler.transform(static))]).tocsr()
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced", random_state=SEED)
+    model.fit(matrix, unsafe)
+    coef = model.coef_[0]
+    static_coef = coef[len(vocabulary) :] / scaler.scale_
+    terms = {
+        term: float(coef[index]) for term, index in vocabulary.items() if abs(coef[index]) > 1e-4
+    }
+    return ScreenFit(
+        term_weights=terms,
+        static_weights=static_coef.astype(np.float32),
+        bias=float(model.intercept_[0] - scaler.mean_ @ static_coef),
+    )
+
+
+def screen_scores(fit: ScreenFit, texts: Sequence[str], static: Matrix) -> np.ndarray:
+    lexical = np.array(
+        [sum(fit.term_weights.get(term, 0.0) for term in set(screen_terms(text))) for text in texts]
+    )
+    return np.asarray(lexical + static @ fit.static_weights + fit.bias)
+
+
+def screen_out_of_fold(
+    texts: Sequence[str], static: Matrix, unsafe: np.ndarray, labels: np.ndarray, c: float
+) -> np.ndarray:
+    """Screen scores, each from a screen that did not see the sentence."""
+    scores = np.zeros(len(texts))
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=SEED)
+    for train, test in folds.split(static, labels):
+        fit = fit_screen([texts[i] for i in train], static[train], unsafe[train], c)
+        scores[test] = screen_scores(fit, [texts[i] for i in test], static[test])
+    return scores
+
+
+def choose_block_at(
+    probability: np.ndarray, unsafe: np.ndarray, rules_block: np.ndarray, benign_pass: float
+) -> float:
+    """The lowest threshold at which the gate (rules or classifier) passes `benign_pass` of the
+    benign sentences."""
+    benign = ~unsafe.astype(bool)
+    for threshold in np.unique(probability[benign]):
+        blocked = rules_block | (probability >= threshold)
+        if 1.0 - blocked[benign].mean() >= benign_pass:
+            return float(threshold)
+    return 1.0
+
+
+def choose_clear_below(screen: np.ndarray, unsafe: np.ndarray, screen_miss: float) -> float:
+    scores = np.sort(screen[unsafe == 1])
+    return float(scores[int(np.floor(screen_miss * len(scores)))])
+
+
+def report(
+    examples: Sequence[Example], blocked: np.ndarray, by_rules: np.ndarray
+) -> dict[str, float]:
+    by_kind: dict[str, list[bool]] = defaultdict(list)
+    for example, is_blocked in zip(examples, blocked, strict=True):
+        side = "unsafe " if example.label != SAFE else "benign "
+        by_kind[side + example.kind].append(bool(is_blocked))
+    unsafe = np.array([example.label != SAFE for example in examples])
+    rates = {
+        "unsafe_blocked": float(blocked[unsafe].mean()),
+        "benign_passed": float(1.0 - blocked[~unsafe].mean()),
+        "unsafe_blocked_by_rules_alone": float(by_rules[unsafe].mean()),
+        "benign_passed_by_rules_alone": float(1.0 - by_rules[~unsafe].mean()),
+    }
+    print("validation (20 % of the training data; an estimate, not the held-out figure):")
+    for name, value in rates.items():
+        print(f"  {name:32} {100 * value:5.1f}%")
+    for kind in sorted(by_kind):
+        flags = by_kind[kind]
+        if len(flags) < 5:
+            continue
+        unsafe_kind = kind.startswith("unsafe")
+        share = sum(flags) / len(flags) if unsafe_kind else 1 - sum(flags) / len(flags)
+        verb = "blocked" if unsafe_kind else "passed"
+        print(f"  {kind:36} {verb} {100 * share:5.1f}% of {len(flags)}")
+    return rates
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from sklearn.model_selection import train_test_split
+
+    from workflows.safety.training.finetune import FineTuneConfig, fine_tune
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    defaults = FineTuneConfig()
+    parser.add_argument("--layers", type=int, default=defaults.layers, help="top layers trained")
+    parser.add_argument(
+        "--rank", type=int, default=defaults.rank, help="rank of each exported weight change"
+    )
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--screen-c", type=float, default=1.0, help="inverse L2 strength, screen")
+    parser.add_argument(
+        "--benign-pass", type=float, default=0.975, help="share of benign validation passed"
+    )
+    parser.add_argument(
+        "--screen-miss",
+        type=float,
+        default=0.003,
+        help="share of unsafe training sentences the screen may clear",
+    )
+    args = parser.parse_args(argv)
+    config = FineTuneConfig(
+        layers=args.layers,
+        rank=args.rank,
+        learning_rate=args.learning_rate,
+        epochs=args.epochs,
+        seed=SEED,
+    )
+
+    files = training_files()
+    examples = load_examples(files)
+    counts = Counter(example.label for example in examples)
+    print(f"{len(examples)} sentences: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    texts = [example.text for example in examples]
+    labels = np.array([LABELS.index(example.label) for example in examples])
+    unsafe = (labels != 0).astype(int)
+    train_index, validation_index = train_test_split(
+        np.arange(len(examples)), test_size=0.2, stratify=labels, random_state=SEED
+    )
+
+    print(f"fine-tuning on {len(train_index)} sentences: {config}")
+    tuned = fine_tune(
+        [texts[i] for i in train_index], labels[train_index].tolist(), len(LABELS), config
+    )
+    # Validation through the service's own NumPy encoder with the exported (float16) adapter.
+    encoder = MiniLMEncoder.from_package(tuned.adapter)
+    head = Head(weights=tuned.head_weights, bias=tuned.head_bias)
+    validation_texts = [texts[i] for i in validation_index]
+    batches = [validation_texts[i : i + 64] for i in range(0, len(validation_texts), 64)]
+    probabilities = np.vstack(
+        [head.probabilities(encoder_features(encoder.encode(batch))) for batch in batches]
+    )
+    unsafe_probability = 1.0 - probabilities[:, 0]
+    rules = load_rule_check()
+    rules_block = np.array([not rules.assess(text)["approved"] for text in validation_texts])
+    block_at = choose_block_at(
+        unsafe_probability, unsafe[validation_index], rules_block, args.benign_pass
+    )
+
+    static = static_features(encoder, texts)
+    screen = screen_out_of_fold(texts, static, unsafe, labels, args.screen_c)
+    clear_below = choose_clear_below(screen, unsafe, args.screen_miss)
+    cleared = screen[validation_index] < clear_below
+    blocked = rules_block | ((unsafe_probability >= block_at) & ~cleared)
+    rates = report([examples[i] for i in validation_index], blocked, rules_block)
+    rates["benign_cleared_by_screen"] = float((screen[unsafe == 0] < clear_below).mean())
+    rates["unsafe_cleared_by_screen"] = float((screen[unsafe == 1] < clear_below).mean())
+    print(
+        f"  screen clears {100 * rates['benign_cleared_by_screen']:.1f}% of benign and "
+        f"{100 * rates['unsafe_cleared_by_screen']:.1f}% of unsafe training sentences (out of fold)"
+    )
+    fit = fit_screen(texts, static, unsafe, args.screen_c)
+
+    save_file(tuned.adapter, str(ADAPTER_OUTPUT))
+    document = {
+        "format_version": FORMAT_VERSION,
+        "encoder": f"all-MiniLM-L6-v2 from {MODEL_PACKAGE}, top {config.layers} layers fine-tuned "
+        f"({ADAPTER_FILE}: rank-{config.rank} changes), mean and max pooled",
+        "labels": list(LABELS),
+        "block_at": round(block_at, 6),
+        "adapter": {"file": ADAPTER_FILE, "scale": 1.0, "rank": config.rank},
+        "trained_on": {
+            "files": [str(path.relative_to(ROOT)) for path in files],
+            "sha256": training_digest(files),
+            "sentences": len(examples),
+            "per_label": dict(sorted(counts.items())),
+            "seed": SEED,
+            "fine_tune": {
+                "layers": config.layers,
+                "rank": config.rank,
+                "learning_rate": config.learning_rate,
+                "epochs": config.epochs,
+                "batch_size": config.batch_size,
+            },
+            "screen_c": args.screen_c,
+            "benign_pass": args.benign_pass,
+            "screen_miss": args.screen_miss,
+            "validation": {name: round(value, 4) for name, value in rates.items()},
+        },
+        "head": {
+            "weights": [[_round(value) for value in row] for row in tuned.head_weights],
+            "bias": [_round(value) for value in tuned.head_bias],
+        },
+        "screen": {
+            "clear_below": round(clear_below, 6),
+            "bias": _round(fit.bias),
+            "static_weights": [_round(value) for value in fit.static_weights],
+            "term_weights": {
+                term: _round(value) for term, value in sorted(fit.term_weights.items())
+            },
+        },
+    }
+    OUTPUT.write_text(json.dumps(document, separators=(",", ":")) + "\n", "utf-8")
+    print(
+        f"wrote {OUTPUT.relative_to(ROOT)} and {ADAPTER_FILE} "
+        f"(block_at {block_at:.4f}, clear_below {clear_below:.3f})"
+    )
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.5g}")
+
+
+if __name__ == "__main__":
+    main()
