@@ -67,6 +67,8 @@ check: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.stream_bench
+	$(BIN)/python -m bench.safety_eval
+	$(BIN)/python -m bench.encoder_runtime
 
 # N = 100, 500, 1000 concurrent streams, on one process and on two behind PostgreSQL and Redis.
 capacity: $(VENV)/.installed

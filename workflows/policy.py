@@ -1,6 +1,12 @@
-"""How strict the checks are for one reader: the same findings weigh differently by age and by
-what the parent allows. The checks themselves are the rules (word lists and patterns) and the
-semantic classifier; a sentence is blocked when either finds a problem above `low`."""
+"""How strict the checks are for one reader, and how the two checks combine.
+
+The same findings weigh differently by age and by what the parent allows. The checks are the
+rules (word lists and patterns) and the semantic classifier; a sentence is blocked when either
+finds a problem above `low`, with one exception: a listed word spelled plainly ("murder" in "a
+murder of crows", "Dick" in "Dick Whittington") in a sentence the classifier reads as clearly
+safe is an everyday use the allow-list did not foresee, and is kept as a `low` finding instead.
+Disguised spellings, personal data and the parent's blocked topics are never excused.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,10 @@ MILD_PERIL_MIN_AGE = 7
 MILD_PERIL_CATEGORIES = frozenset({"scary"})
 # The term of an issue the classifier found: it judges meaning, not a word.
 SEMANTIC_TERM = "semantic classifier"
+# Below this unsafe probability the classifier's reading excuses a plainly spelled listed word.
+# Chosen on the training data's validation split (workflows/safety/training/train.py).
+EXCUSE_BELOW = 0.02
+_NEVER_EXCUSED = frozenset({"personal_data", "blocked_topic"})
 
 
 def apply_policy(issues: list[SafetyIssue], request: StoryRequest) -> list[SafetyIssue]:
@@ -33,6 +43,28 @@ def blocks(issues: list[SafetyIssue]) -> bool:
     return any(issue["severity"] != "low" for issue in issues)
 
 
+def excusable(issue: SafetyIssue, rules: RuleCheck) -> bool:
+    """A word-list hit written as the list writes it, which the classifier may excuse."""
+    if issue["category"] in _NEVER_EXCUSED or issue["severity"] == "low":
+        return False
+    words = issue["term"].lower().replace("-", " ").split()
+    return bool(words) and all(word in rules.rules.vocabulary for word in words)
+
+
+def combine(
+    rules: RuleCheck, issues: list[SafetyIssue], verdict: SemanticVerdict, span: tuple[int, int]
+) -> list[SafetyIssue]:
+    """One sentence's rule findings (after the policy) with the classifier's verdict on it."""
+    if verdict.blocked:
+        return [*issues, semantic_issue(verdict, span)]
+    if verdict.stage != "encoder" or verdict.unsafe >= EXCUSE_BELOW:
+        return issues  # only the encoder's own reading excuses a listed word
+    return [
+        SafetyIssue(**{**issue, "severity": "low"}) if excusable(issue, rules) else issue
+        for issue in issues
+    ]
+
+
 def semantic_issue(verdict: SemanticVerdict, span: tuple[int, int]) -> SafetyIssue:
     # Horror the classifier finds is the kind too intense for any age, so no policy lowers it.
     return SafetyIssue(category=verdict.category, severity="high", term=SEMANTIC_TERM, span=span)
@@ -42,18 +74,18 @@ def sentence_check(
     rules: RuleCheck, classifier: SemanticCheck | None, request: StoryRequest
 ) -> SentenceCheck:
     """The check the streaming gate runs on each sentence for this reader: the rules first (a
-    sentence they block needs no encoder), then the classifier (None: the rules alone, which
-    the evaluations use for comparison)."""
+    sentence they block for good needs no encoder), then the classifier (None: the rules alone,
+    which the evaluations use for comparison)."""
     topics = request["blocked_topics"]
 
     async def check(sentence: str) -> list[SafetyIssue]:
         issues = apply_policy(rules.find_issues(sentence, blocked_topics=topics), request)
-        if blocks(issues) or classifier is None:
+        hard = [i for i in issues if i["severity"] != "low" and not excusable(i, rules)]
+        if hard or classifier is None:
             return issues
-        (verdict,) = await classifier.judge([sentence])
-        if verdict.blocked:
-            issues = [*issues, semantic_issue(verdict, (0, len(sentence)))]
-        return issues
+        # A sentence with a listed word goes to the encoder itself: only its reading may excuse.
+        (verdict,) = await classifier.judge([sentence], screen=not blocks(issues))
+        return combine(rules, issues, verdict, (0, len(sentence)))
 
     return check
 
@@ -62,17 +94,18 @@ async def text_issues(
     rules: RuleCheck, classifier: SemanticCheck, text: str, request: StoryRequest
 ) -> list[SafetyIssue]:
     """Every issue in a whole text: the rules over all of it, the classifier sentence by
-    sentence (spans in the text)."""
-    issues = apply_policy(
-        rules.find_issues(text, blocked_topics=request["blocked_topics"]), request
-    )
+    sentence (spans in the text), combined per sentence as the gate combines them."""
+    found = apply_policy(rules.find_issues(text, blocked_topics=request["blocked_topics"]), request)
     spans = sentence_spans(text)
     verdicts = await classifier.judge([text[start:end] for start, end in spans])
-    issues.extend(
-        semantic_issue(verdict, span)
-        for span, verdict in zip(spans, verdicts, strict=True)
-        if verdict.blocked
-    )
+    issues: list[SafetyIssue] = []
+    for span, verdict in zip(spans, verdicts, strict=True):
+        inside = [issue for issue in found if span[0] <= issue["span"][0] < span[1]]
+        if verdict.stage != "encoder" and blocks(inside):
+            (verdict,) = await classifier.judge([text[span[0] : span[1]]], screen=False)
+        issues.extend(combine(rules, inside, verdict, span))
+    # A finding that starts outside every sentence (there is none today) stands as found.
+    issues.extend(issue for issue in found if not any(s <= issue["span"][0] < e for s, e in spans))
     return issues
 
 

@@ -1,9 +1,11 @@
 """Holds streamed story text back until its sentence is complete and has passed the checks.
 
 Tokens keep their granularity: a passing sentence releases its pieces one by one, exactly as they
-arrived. A failing sentence releases nothing and closes the gate, so a child never sees any part
-of it; `resume()` opens it again for a repair, keeping everything released so far. `enabled=False`
-(a parent's preview) releases every piece at once, unchecked.
+arrived. A sentence of fewer than `MIN_SENTENCE_WORDS` words ('"Look!"', 'Chapter 1') is judged
+together with the one after it: on its own it carries too little meaning to judge. A failing
+sentence releases nothing and closes the gate, so a child never sees any part of it; `resume()`
+opens it again for a repair, keeping everything released so far. `enabled=False` (a parent's
+preview) releases every piece at once, unchecked.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from workflows.state import SafetyIssue
 SentenceCheck = Callable[[str], Awaitable[list[SafetyIssue]]]
 # A sentence ends at ., ! or ? (with closing quotes or brackets) or at a line break.
 _SENTENCE_END = re.compile(r"""(?:[.!?]+["')\]\u2019\u201d]*|\n)\s*$""")
+MIN_SENTENCE_WORDS = 4
 
 
 @dataclass
@@ -45,9 +48,12 @@ class SentenceGate:
             self.released_text.append(piece)
             return [piece]
         self._pending.append(piece)
-        if _SENTENCE_END.search(piece):
+        if _SENTENCE_END.search(piece) and self._pending_words() >= MIN_SENTENCE_WORDS:
             return await self._release()
         return []
+
+    def _pending_words(self) -> int:
+        return len("".join(self._pending).split())
 
     async def finish(self) -> list[str]:
         """The last sentence, which may end without punctuation."""

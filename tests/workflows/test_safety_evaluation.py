@@ -1,4 +1,5 @@
-"""Measures the fast safety checks on hand-written evaluation sets (tests/data/safety/).
+"""Measures the word lists on the hand-written sets they were tuned on (tests/data/safety/); the
+whole gate's held-out measure is tests/e2e/test_safety_evaluation_api.py.
 
 The rates are printed past pytest's output capture and recorded as junit properties, so they show
 with or without `-s`, and the asserted ones are in the assertion messages too. Timing is
@@ -16,7 +17,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bench.safety_eval import gate_check
 from tests.support import Report
+from workflows.policy import blocks
 from workflows.safety import load_rule_check
 
 DATA = Path(__file__).parents[1] / "data" / "safety"
@@ -167,3 +170,16 @@ def test_cost_per_sentence_is_reported(report: Report) -> None:
     per_story = (time.perf_counter() - started) / (rounds * len(stories))
     report("mean cost per sentence", f"{per_sentence * 1e6:.0f} µs")
     report("mean cost per whole story", f"{per_story * 1e6:.0f} µs")
+
+
+async def test_known_limits_through_the_whole_gate_are_reported(report: Report) -> None:
+    """The same sentences through the gate's own check (rules and semantic classifier)."""
+    check = gate_check()
+    rows = load("known_limits.jsonl")
+    for kind in ("missed", "strict"):
+        of_kind = [row for row in rows if row["kind"] == kind]
+        as_documented = 0
+        for row in of_kind:
+            passed = not blocks(await check(row["text"]))
+            as_documented += passed != row["should_approve"]
+        report(f"known limits still {kind} by the whole gate", f"{as_documented}/{len(of_kind)}")

@@ -62,12 +62,19 @@ class SemanticCheck:
         judged = iter(self._encode_and_judge(uncertain))
         return [verdict if verdict is not None else next(judged) for verdict in screened]
 
-    async def judge(self, texts: Sequence[str]) -> list[SemanticVerdict]:
-        """Verdicts for sentences of a running story: the encoder runs off the event loop."""
+    async def judge(self, texts: Sequence[str], *, screen: bool = True) -> list[SemanticVerdict]:
+        """Verdicts for sentences of a running story: the encoder runs off the event loop.
+        `screen=False` asks the encoder even where the screen would clear the sentence."""
         verdicts: list[SemanticVerdict | None] = [self._cache.get(text) for text in texts]
+        if not screen:
+            verdicts = [v if v is not None and v.stage == "encoder" else None for v in verdicts]
         missing = [index for index, verdict in enumerate(verdicts) if verdict is None]
         if missing:
-            screened = self.screen([texts[index] for index in missing])
+            screened = (
+                self.screen([texts[index] for index in missing])
+                if screen
+                else [None] * len(missing)
+            )
             uncertain = [
                 index for index, verdict in zip(missing, screened, strict=True) if verdict is None
             ]

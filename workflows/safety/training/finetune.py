@@ -45,6 +45,7 @@ class FineTuneConfig:
     epochs: int = 5
     batch_size: int = 32
     weight_decay: float = 0.01
+    label_smoothing: float = 0.1
     seed: int = 0
 
 
@@ -84,7 +85,10 @@ def fine_tune(
     class_weights = torch.tensor(
         len(labels) / (label_count * np.maximum(counts, 1)), dtype=torch.float32
     )
-    loss_function = nn.CrossEntropyLoss(weight=class_weights)
+    # Label smoothing keeps the head from near-certain answers on what it has barely seen.
+    loss_function = nn.CrossEntropyLoss(
+        weight=class_weights, label_smoothing=config.label_smoothing
+    )
 
     def features(batch: Sequence[str]) -> Any:
         encodings = tokenizer.encode_batch(list(batch))

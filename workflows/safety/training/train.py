@@ -32,10 +32,18 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-from workflows.safety import load_rule_check
+from workflows.policy import EXCUSE_BELOW, excusable
+from workflows.safety import RuleCheck, load_rule_check
 from workflows.safety.classifier.encoder import MODEL_PACKAGE, Matrix, MiniLMEncoder
 from workflows.safety.classifier.features import encoder_features, screen_terms, static_features
-from workflows.safety.classifier.model import ADAPTER_FILE, FORMAT_VERSION, MODEL_FILE, SAFE, Head
+from workflows.safety.classifier.model import (
+    ADAPTER_FILE,
+    FORMAT_VERSION,
+    MODEL_FILE,
+    SAFE,
+    Head,
+    load_safety_model,
+)
 from workflows.safety.training.dataset import (
     LABELS,
     ROOT,
@@ -101,6 +109,15 @@ def screen_out_of_fold(
     return scores
 
 
+def rules_block_sentence(rules: RuleCheck, text: str, unsafe_probability: float) -> bool:
+    """The rules' verdict as the gate combines it with the encoder (`workflows.policy`), for
+    the default reader, whose policy changes no severity."""
+    issues = [issue for issue in rules.find_issues(text) if issue["severity"] != "low"]
+    if any(not excusable(issue, rules) for issue in issues):
+        return True
+    return bool(issues) and unsafe_probability >= EXCUSE_BELOW
+
+
 def choose_block_at(
     probability: np.ndarray, unsafe: np.ndarray, rules_block: np.ndarray, benign_pass: float
 ) -> float:
@@ -150,7 +167,7 @@ def report(
 def main(argv: Sequence[str] | None = None) -> None:
     from sklearn.model_selection import train_test_split
 
-    from workflows.safety.training.finetune import FineTuneConfig, fine_tune
+    from workflows.safety.training.finetune import FineTuneConfig, FineTuned, fine_tune
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     defaults = FineTuneConfig()
@@ -169,6 +186,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=float,
         default=0.003,
         help="share of unsafe training sentences the screen may clear",
+    )
+    parser.add_argument(
+        "--keep-encoder",
+        action="store_true",
+        help="keep the committed adapter and head; choose the thresholds and screen again",
     )
     args = parser.parse_args(argv)
     config = FineTuneConfig(
@@ -190,10 +212,24 @@ def main(argv: Sequence[str] | None = None) -> None:
         np.arange(len(examples)), test_size=0.2, stratify=labels, random_state=SEED
     )
 
-    print(f"fine-tuning on {len(train_index)} sentences: {config}")
-    tuned = fine_tune(
-        [texts[i] for i in train_index], labels[train_index].tolist(), len(LABELS), config
-    )
+    if args.keep_encoder:
+        # Thresholds and screen again over the committed adapter and head (trained on the
+        # same seeded split, so validation is still unseen by them).
+        committed = load_safety_model()
+        if committed.adapter is None:
+            raise SystemExit("--keep-encoder needs a committed adapter; train without it first")
+        tuned = FineTuned(
+            adapter=committed.adapter,
+            head_weights=committed.head.weights,
+            head_bias=committed.head.bias,
+        )
+        config = FineTuneConfig(**committed.trained_on["fine_tune"], seed=SEED)
+        print(f"keeping the committed encoder adapter and head: {config}")
+    else:
+        print(f"fine-tuning on {len(train_index)} sentences: {config}")
+        tuned = fine_tune(
+            [texts[i] for i in train_index], labels[train_index].tolist(), len(LABELS), config
+        )
     # Validation through the service's own NumPy encoder with the exported (float16) adapter.
     encoder = MiniLMEncoder.from_package(tuned.adapter)
     head = Head(weights=tuned.head_weights, bias=tuned.head_bias)
@@ -204,7 +240,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     unsafe_probability = 1.0 - probabilities[:, 0]
     rules = load_rule_check()
-    rules_block = np.array([not rules.assess(text)["approved"] for text in validation_texts])
+    rules_block = np.array(
+        [
+            rules_block_sentence(rules, text, float(probability))
+            for text, probability in zip(validation_texts, unsafe_probability, strict=True)
+        ]
+    )
     block_at = choose_block_at(
         unsafe_probability, unsafe[validation_index], rules_block, args.benign_pass
     )
@@ -243,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "learning_rate": config.learning_rate,
                 "epochs": config.epochs,
                 "batch_size": config.batch_size,
+                "label_smoothing": config.label_smoothing,
             },
             "screen_c": args.screen_c,
             "benign_pass": args.benign_pass,
