@@ -236,7 +236,8 @@ async def test_each_error_path_ends_with_exactly_one_error_event(serve: Serve, c
         if code == "SAFETY_REJECTED":
             draft = (await client.get(f"/api/v1/stories/{run['story_id']}")).json()
             assert draft["content_approved"] is False
-            assert [issue["category"] for issue in draft["safety_issues"]] == ["weapons"]
+            # The rules and the semantic classifier may both name it.
+            assert {issue["category"] for issue in draft["safety_issues"]} == {"weapons"}
         else:
             assert run["story_id"] is None
 
