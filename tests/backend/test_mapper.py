@@ -187,4 +187,4 @@ def test_a_repair_becomes_a_repairing_node_event_and_restarts_the_first_token_cl
     assert [event.model_dump(exclude_none=True) for event in events] == [
         {"type": "node", "node": "generate", "status": "repairing", "progress": 5}
     ]
-    assert mapper.phase == "waiting_for_first_token"
+    assert str(mapper.phase) == "waiting_for_first_token"
