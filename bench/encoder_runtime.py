@@ -66,7 +66,7 @@ def torch_encoder(threads: int) -> Callable[[list[str]], np.ndarray] | None:
             hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
         weights = mask.unsqueeze(-1).float()
         mean = (hidden * weights).sum(1) / weights.sum(1)
-        return torch.nn.functional.normalize(mean, dim=-1).numpy()
+        return np.asarray(torch.nn.functional.normalize(mean, dim=-1).numpy())
 
     return encode
 
