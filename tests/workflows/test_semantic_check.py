@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from workflows.safety.classifier import SemanticCheck, SemanticVerdict, load_semantic_check
-from workflows.safety.classifier.encoder import ADAPTER_A, ADAPTER_B, merge_adapter
+from workflows.safety.classifier.encoder import ADAPTER_A, ADAPTER_B, Adapter, merge_adapter
 from workflows.safety.classifier.model import SAFE, load_safety_model
 from workflows.safety.training.dataset import LABELS, training_digest, training_files
 
@@ -21,6 +21,15 @@ UNCERTAIN = [
     "The witch laughed as the children ran into the forest.",
     "Uncle Bill poured a tall glass from the brown bottle.",
 ]
+
+
+@pytest.fixture
+def unscreened(monkeypatch: pytest.MonkeyPatch) -> SemanticCheck:
+    """A fresh check (empty cache) whose screen clears nothing: every sentence is encoded."""
+    base = load_semantic_check()
+    check = SemanticCheck(base.model, base.encoder)
+    monkeypatch.setattr(check, "screen", lambda texts: [None] * len(texts))
+    return check
 
 
 def test_the_committed_model_was_trained_on_the_training_files_as_they_are() -> None:
@@ -63,11 +72,9 @@ async def test_judging_off_the_loop_gives_the_same_verdicts_as_on_this_thread() 
 
 
 async def test_sentences_of_concurrent_streams_share_encoder_batches(
-    monkeypatch: pytest.MonkeyPatch,
+    unscreened: SemanticCheck, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    base = load_semantic_check()
-    check = SemanticCheck(base.model, base.encoder)
-    monkeypatch.setattr(check, "screen", lambda texts: [None] * len(texts))
+    check = unscreened
     batches: list[int] = []
     judge = check._encode_and_judge
 
@@ -82,10 +89,10 @@ async def test_sentences_of_concurrent_streams_share_encoder_batches(
     assert len(batches) < len(UNCERTAIN)  # the first goes alone, the rest wait and go together
 
 
-async def test_a_sentence_judged_once_is_not_encoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    base = load_semantic_check()
-    check = SemanticCheck(base.model, base.encoder)
-    monkeypatch.setattr(check, "screen", lambda texts: [None] * len(texts))
+async def test_a_sentence_judged_once_is_not_encoded_again(
+    unscreened: SemanticCheck, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check = unscreened
     first = await check.judge(UNCERTAIN[:2])
 
     def fail(texts: list[str]) -> list[SemanticVerdict]:
@@ -96,11 +103,9 @@ async def test_a_sentence_judged_once_is_not_encoded_again(monkeypatch: pytest.M
 
 
 async def test_an_encoder_failure_reaches_the_caller_and_the_next_batch_still_runs(
-    monkeypatch: pytest.MonkeyPatch,
+    unscreened: SemanticCheck, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    base = load_semantic_check()
-    check = SemanticCheck(base.model, base.encoder)
-    monkeypatch.setattr(check, "screen", lambda texts: [None] * len(texts))
+    check = unscreened
     judge = check._encode_and_judge
     calls = 0
 
@@ -117,19 +122,22 @@ async def test_an_encoder_failure_reaches_the_caller_and_the_next_batch_still_ru
     assert len(await check.judge([UNCERTAIN[1]])) == 1
 
 
-def test_an_adapter_adds_scale_times_b_a_to_its_weight() -> None:
+def test_an_adapter_adds_b_a_to_a_matrix_and_replaces_a_vector() -> None:
     weights = {
         "layer.weight": np.eye(3, dtype=np.float32),
         "other.weight": np.ones((2, 2), np.float32),
+        "layer.bias": np.zeros(3, np.float32),
     }
-    adapter = {
+    adapter: Adapter = {
+        "layer.bias": np.array([1.0, 2.0, 3.0], dtype=np.float32),
         "layer.weight" + ADAPTER_A: np.array([[1.0, 2.0, 3.0]], dtype=np.float16),
         "layer.weight" + ADAPTER_B: np.array([[1.0], [0.0], [2.0]], dtype=np.float16),
     }
-    merged = merge_adapter(weights, adapter, scale=0.5)
+    merged = merge_adapter(weights, adapter)
     np.testing.assert_allclose(
-        merged["layer.weight"], np.eye(3) + 0.5 * np.array([[1, 2, 3], [0, 0, 0], [2, 4, 6]])
+        merged["layer.weight"], np.eye(3) + np.array([[1, 2, 3], [0, 0, 0], [2, 4, 6]])
     )
+    np.testing.assert_array_equal(merged["layer.bias"], [1.0, 2.0, 3.0])
     assert merged["other.weight"] is weights["other.weight"]
     with pytest.raises(ValueError, match="does not have"):
-        merge_adapter({}, adapter, scale=1.0)
+        merge_adapter({}, adapter)

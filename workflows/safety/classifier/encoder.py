@@ -88,10 +88,8 @@ ADAPTER_A = ".lora_a"
 ADAPTER_B = ".lora_b"
 
 
-def merge_adapter(
-    weights: dict[str, Matrix], adapter: Adapter, scale: float = 1.0
-) -> dict[str, Matrix]:
-    """The weights with each adapted matrix W replaced by W + scale * B @ A, and each replaced
+def merge_adapter(weights: dict[str, Matrix], adapter: Adapter) -> dict[str, Matrix]:
+    """The weights with each adapted matrix W replaced by W + B @ A, and each replaced
     vector by its new value."""
     merged = dict(weights)
     for name, value in adapter.items():
@@ -103,7 +101,7 @@ def merge_adapter(
         if name.endswith(ADAPTER_A):
             a = value.astype(np.float32)
             b = adapter[target + ADAPTER_B].astype(np.float32)
-            merged[target] = (weights[target] + np.float32(scale) * (b @ a)).astype(np.float32)
+            merged[target] = (weights[target] + b @ a).astype(np.float32)
         else:
             if value.shape != weights[target].shape:
                 raise ValueError(f"the adapter's {target!r} has the wrong shape {value.shape}")
@@ -114,9 +112,7 @@ def merge_adapter(
 class MiniLMEncoder:
     """A BERT encoder (6 layers, 384 wide, 12 heads) with mean pooling and normalisation."""
 
-    def __init__(
-        self, directory: Path, adapter: Adapter | None = None, adapter_scale: float = 1.0
-    ) -> None:
+    def __init__(self, directory: Path, adapter: Adapter | None = None) -> None:
         # One BLAS thread for the process: these matrices are small, and on two cores extra
         # BLAS threads burnt 84 ms of CPU per sentence spinning, against 11 ms with one.
         threadpool_limits(limits=1, user_api="blas")
@@ -126,7 +122,7 @@ class MiniLMEncoder:
         self.tokenizer = load_tokenizer(directory)
         weights = load_file(str(directory / "model.safetensors"))
         if adapter:
-            weights = merge_adapter(weights, adapter, adapter_scale)
+            weights = merge_adapter(weights, adapter)
         self.word_embeddings = weights["embeddings.word_embeddings.weight"]
         self.position_embeddings = weights["embeddings.position_embeddings.weight"]
         self.token_type = weights["embeddings.token_type_embeddings.weight"][0]
@@ -140,10 +136,8 @@ class MiniLMEncoder:
         ]
 
     @classmethod
-    def from_package(
-        cls, adapter: Adapter | None = None, adapter_scale: float = 1.0
-    ) -> MiniLMEncoder:
-        return cls(model_directory(), adapter, adapter_scale)
+    def from_package(cls, adapter: Adapter | None = None) -> MiniLMEncoder:
+        return cls(model_directory(), adapter)
 
     def token_count(self, text: str) -> int:
         return len(self.tokenizer.encode(text).ids)

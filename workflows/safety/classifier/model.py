@@ -71,9 +71,8 @@ class SafetyModel:
     head: Head
     block_at: float
     trained_on: Mapping[str, Any]
-    # The encoder's fine-tuned low-rank adapters (a file beside this one) and their scale.
+    # The encoder's fine-tuned changes (a file beside this one), merged at load.
     adapter: Adapter | None = None
-    adapter_scale: float = 1.0
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -108,7 +107,6 @@ def parse_safety_model(document: Mapping[str, Any], adapter: Adapter | None = No
         block_at=float(document["block_at"]),
         trained_on=dict(document["trained_on"]),
         adapter=adapter,
-        adapter_scale=float(document.get("adapter", {}).get("scale", 1.0)),
     )
 
 

@@ -121,4 +121,4 @@ def _sigmoid(score: float) -> float:
 def load_semantic_check() -> SemanticCheck:
     """The packaged encoder with the committed adapters and head, loaded once per process."""
     model = load_safety_model()
-    return SemanticCheck(model, MiniLMEncoder.from_package(model.adapter, model.adapter_scale))
+    return SemanticCheck(model, MiniLMEncoder.from_package(model.adapter))

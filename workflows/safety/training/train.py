@@ -271,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"({ADAPTER_FILE}: rank-{config.rank} changes), mean and max pooled",
         "labels": list(LABELS),
         "block_at": round(block_at, 6),
-        "adapter": {"file": ADAPTER_FILE, "scale": 1.0, "rank": config.rank},
+        "adapter": {"file": ADAPTER_FILE, "rank": config.rank},
         "trained_on": {
             "files": [str(path.relative_to(ROOT)) for path in files],
             "sha256": training_digest(files),
