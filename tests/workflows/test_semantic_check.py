@@ -141,3 +141,16 @@ def test_an_adapter_adds_b_a_to_a_matrix_and_replaces_a_vector() -> None:
     assert merged["other.weight"] is weights["other.weight"]
     with pytest.raises(ValueError, match="does not have"):
         merge_adapter({}, adapter)
+
+
+async def test_the_whole_chapter_check_reuses_the_gates_verdicts(
+    unscreened: SemanticCheck, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate judges ' She ran.' with its leading space; safety_check judges 'She ran.'."""
+    await unscreened.judge([" " + UNCERTAIN[0], "\n" + UNCERTAIN[1]])
+
+    def fail(texts: list[str]) -> list[SemanticVerdict]:
+        raise AssertionError(f"encoded again: {texts}")
+
+    monkeypatch.setattr(unscreened._batcher, "_run", fail)
+    assert len(await unscreened.judge(UNCERTAIN[:2])) == 2

@@ -65,6 +65,10 @@ class SemanticCheck:
     async def judge(self, texts: Sequence[str], *, screen: bool = True) -> list[SemanticVerdict]:
         """Verdicts for sentences of a running story: the encoder runs off the event loop.
         `screen=False` asks the encoder even where the screen would clear the sentence."""
+        # The gate's sentences carry their leading space, the whole-chapter check's do not; no
+        # stage reads whitespace, so stripped text keys the cache and safety_check reuses the
+        # gate's verdicts instead of encoding the chapter again.
+        texts = [text.strip() for text in texts]
         verdicts: list[SemanticVerdict | None] = [self._cache.get(text) for text in texts]
         if not screen:
             verdicts = [v if v is not None and v.stage == "encoder" else None for v in verdicts]
