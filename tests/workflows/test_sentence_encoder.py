@@ -1,4 +1,4 @@
-"""The NumPy MiniLM encoder against sentence-transformers' own embeddings."""
+"""The ONNX Runtime MiniLM encoder against sentence-transformers' own embeddings."""
 
 from __future__ import annotations
 
@@ -46,3 +46,14 @@ def test_long_text_is_truncated_not_refused(encoder: MiniLMEncoder) -> None:
 
 def test_empty_batch_gives_no_rows(encoder: MiniLMEncoder) -> None:
     assert encoder.encode([]).mean.shape == (0, 384)
+
+
+def test_the_int8_graph_stays_close_to_float32(encoder: MiniLMEncoder) -> None:
+    """The safety check runs the int8 graph (its thresholds are chosen on its outputs); a broken
+    quantisation, say scales on the wrong axis, would scatter the embeddings."""
+    rows = json.loads(REFERENCE.read_text("utf-8"))
+    texts = [row["text"] for row in rows]
+    int8 = MiniLMEncoder.from_package(precision="int8")
+    cosines = (int8.encode(texts).mean * encoder.encode(texts).mean).sum(axis=1)
+    assert cosines.min() > 0.95
+    assert int8.encode(texts[:1]).mean.shape == (1, 384)

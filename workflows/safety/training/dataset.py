@@ -1,9 +1,11 @@
 """The semantic check's training sentences: where they are, their labels, and their digest.
 
 Training data: `workflows/safety/training/data/*.jsonl` (unsafe rows `{text, category, style}`,
-benign rows `{text, note}`) and the sets the word lists were tuned on
-(`tests/data/safety/unsafe_sentences.jsonl`, `benign_sentences.jsonl`). The held-out sets in
-`tests/data/safety/heldout/` and the whole stories are never read here.
+benign rows `{text, note}`, and benign whole stories `{text, genre, note}` in `stories_*.jsonl`)
+and the sets the word lists were tuned on (`tests/data/safety/unsafe_sentences.jsonl`,
+`benign_sentences.jsonl`). A whole story is cut into the units the streaming gate judges: its
+sentences, a sentence of fewer than `MIN_SENTENCE_WORDS` words joined to the next. The held-out
+sets in `tests/data/safety/heldout/` and `whole_stories/` are never read here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workflows.safety.classifier.model import SAFE
+from workflows.safety.sentences import sentence_spans
+from workflows.sentence_gate import MIN_SENTENCE_WORDS
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA = Path(__file__).with_name("data")
@@ -40,7 +44,8 @@ LABELS = (
 class Example:
     text: str
     label: str
-    kind: str  # the unsafe category, or the benign sentence's note
+    kind: str  # the unsafe category, the benign sentence's note, or "story <genre>"
+    story: str = ""  # "<file>:<line>" for a unit of a whole story, which is split as one
 
 
 def training_files() -> list[Path]:
@@ -59,6 +64,20 @@ def training_digest(files: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
+def gate_units(text: str) -> list[str]:
+    """The pieces of a story the streaming gate judges one by one (`SentenceGate`)."""
+    units: list[str] = []
+    pending: list[str] = []
+    for start, end in sentence_spans(text):
+        pending.append(text[start:end])
+        if len(" ".join(pending).split()) >= MIN_SENTENCE_WORDS:
+            units.append(" ".join(pending))
+            pending = []
+    if pending:
+        units.append(" ".join(pending))
+    return units
+
+
 def load_examples(files: Sequence[Path]) -> list[Example]:
     examples: dict[str, Example] = {}
     for path in files:
@@ -69,6 +88,11 @@ def load_examples(files: Sequence[Path]) -> list[Example]:
             label = row.get("category", SAFE)
             if label not in LABELS:
                 raise ValueError(f"{path.name}:{number}: unknown category {label!r}")
+            if "genre" in row:
+                story = f"{path.name}:{number}"
+                for unit in gate_units(row["text"]):
+                    examples.setdefault(unit, Example(unit, SAFE, f"story {row['genre']}", story))
+                continue
             kind = label if label != SAFE else row.get("note", "ordinary")
             # The first label of a sentence written twice wins; the rest are dropped.
             examples.setdefault(row["text"].strip(), Example(row["text"].strip(), label, kind))

@@ -42,7 +42,7 @@ class FineTuneConfig:
     rank: int = 64  # of the exported change of each weight matrix
     learning_rate: float = 5e-5
     head_learning_rate: float = 1e-3
-    epochs: int = 5
+    epochs: int = 4
     batch_size: int = 32
     weight_decay: float = 0.01
     label_smoothing: float = 0.1
@@ -62,7 +62,8 @@ def fine_tune(
     torch.manual_seed(config.seed)
     generator = np.random.default_rng(config.seed)
     tokenizer = load_tokenizer(model_directory())
-    bert = BertModel.from_pretrained(str(model_directory()))
+    # Eager attention takes the additive mask the cached-prefix forward pass builds.
+    bert = BertModel.from_pretrained(str(model_directory()), attn_implementation="eager")
     original = {name: value.detach().clone() for name, value in bert.state_dict().items()}
     for parameter in bert.parameters():
         parameter.requires_grad = False
@@ -90,12 +91,24 @@ def fine_tune(
         weight=class_weights, label_smoothing=config.label_smoothing
     )
 
-    def features(batch: Sequence[str]) -> Any:
-        encodings = tokenizer.encode_batch(list(batch))
-        ids = torch.tensor([encoding.ids for encoding in encodings])
-        mask = torch.tensor([encoding.attention_mask for encoding in encodings])
-        hidden = bert(input_ids=ids, attention_mask=mask).last_hidden_state
-        weights = mask.unsqueeze(-1).float()
+    # The frozen embeddings and lower layers give the same output every epoch: run them once.
+    encodings = tokenizer.encode_batch(list(texts))
+    lengths = np.array([sum(encoding.attention_mask) for encoding in encodings])
+    ids = [encoding.ids[:length] for encoding, length in zip(encodings, lengths, strict=True)]
+    frozen_output = _frozen_prefix(bert, ids, lengths, first_trained)
+    _check_prefix(bert, ids[:8], frozen_output[:8], first_trained)
+
+    def features(chosen: np.ndarray) -> Any:
+        width_of_batch = int(lengths[chosen].max())
+        hidden = torch.zeros(len(chosen), width_of_batch, width)
+        mask = torch.zeros(len(chosen), width_of_batch)
+        for row, index in enumerate(chosen):
+            hidden[row, : lengths[index]] = frozen_output[index]
+            mask[row, : lengths[index]] = 1.0
+        additive = ((1.0 - mask) * torch.finfo(torch.float32).min)[:, None, None, :]
+        for layer in bert.encoder.layer[first_trained:]:
+            hidden = layer(hidden, attention_mask=additive)
+        weights = mask.unsqueeze(-1)
         mean = nn.functional.normalize((hidden * weights).sum(1) / weights.sum(1), dim=-1)
         peak = hidden.masked_fill(weights == 0, -1e4).max(1).values
         return torch.cat([mean * MEAN_SCALE, peak], dim=-1)
@@ -103,11 +116,9 @@ def fine_tune(
     bert.train()
     targets = np.asarray(labels)
     for epoch in range(config.epochs):
-        order = generator.permutation(len(texts))
         total = 0.0
-        for start in range(0, len(order), config.batch_size):
-            chosen = order[start : start + config.batch_size]
-            logits = head(features([texts[i] for i in chosen]))
+        for chosen in _length_batches(generator, lengths, config.batch_size):
+            logits = head(features(chosen))
             loss = loss_function(logits, torch.tensor(targets[chosen]))
             optimiser.zero_grad()
             loss.backward()
@@ -123,6 +134,56 @@ def fine_tune(
         head_weights=weights.astype(np.float32),
         head_bias=head.bias.detach().numpy().astype(np.float32),
     )
+
+
+def _frozen_prefix(
+    bert: Any, ids: list[list[int]], lengths: np.ndarray, first_trained: int
+) -> list[Any]:
+    """Each sentence's hidden state after the frozen layers (unpadded), computed once."""
+    outputs: list[Any] = [None] * len(ids)
+    order = np.argsort(lengths, kind="stable")  # similar lengths together: little padding
+    bert.train(False)  # no dropout: the frozen part is a fixed function
+    with torch.no_grad():
+        for start in range(0, len(order), 64):
+            chosen = order[start : start + 64]
+            width = int(lengths[chosen].max())
+            batch = torch.zeros(len(chosen), width, dtype=torch.long)
+            mask = torch.zeros(len(chosen), width)
+            for row, index in enumerate(chosen):
+                batch[row, : lengths[index]] = torch.tensor(ids[index])
+                mask[row, : lengths[index]] = 1.0
+            hidden = bert.embeddings(input_ids=batch)
+            additive = ((1.0 - mask) * torch.finfo(torch.float32).min)[:, None, None, :]
+            for layer in bert.encoder.layer[:first_trained]:
+                hidden = layer(hidden, attention_mask=additive)
+            for row, index in enumerate(chosen):
+                outputs[index] = hidden[row, : lengths[index]].clone()
+    return outputs
+
+
+def _check_prefix(bert: Any, ids: list[list[int]], prefix: list[Any], first_trained: int) -> None:
+    """The cached path must equal the model's own forward pass, or training would learn
+    something the service does not run."""
+    bert.train(False)
+    with torch.no_grad():
+        for sentence, cached in zip(ids, prefix, strict=True):
+            hidden = bert(input_ids=torch.tensor([sentence]), output_hidden_states=True)
+            expected = hidden.hidden_states[first_trained][0]
+            if not torch.allclose(expected, cached, atol=1e-4):
+                raise RuntimeError("the cached frozen layers differ from BertModel's forward pass")
+
+
+def _length_batches(generator: Any, lengths: np.ndarray, size: int) -> list[np.ndarray]:
+    """Shuffled batches of sentences of similar length (shuffled in pools of 50 batches, then
+    sorted by length within a pool), so little of each batch is padding."""
+    order = generator.permutation(len(lengths))
+    batches: list[np.ndarray] = []
+    pool = 50 * size
+    for start in range(0, len(order), pool):
+        chunk = order[start : start + pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i : i + size] for i in range(0, len(chunk), size))
+    return [batches[i] for i in generator.permutation(len(batches))]
 
 
 def export_adapter(

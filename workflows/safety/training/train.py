@@ -3,18 +3,21 @@
 fine-tuned low-rank adapters).
 
 Run from the repository root: `make train-safety` (PyTorch, transformers and scikit-learn in the
-project's environment; about 10 minutes on 2 cores). Reproducible: a fixed seed, sentences in
+project's environment; about 30 minutes on 2 cores). Reproducible: a fixed seed, sentences in
 file order, and the sha256 of the training files recorded in the model, which a test compares
 with the files.
 
-Training data: see `dataset.py`; the held-out sets and whole stories are never read here.
+Training data: see `dataset.py`; the held-out sets in `tests/data/safety/heldout/` and
+`whole_stories/` are never read here.
 
-The adapters and head are fine-tuned on a seeded 80 % of the training sentences; the other 20 %
-(validation, still training data) sets `block_at`: the lowest unsafe probability at which the
-whole gate (rules or classifier) still passes `--benign-pass` of the benign validation
-sentences, most of which are written to be tricky. The screen's `clear_below` comes from 5-fold
-out-of-fold scores: only `--screen-miss` of the unsafe training sentences fall under it, so the
-screen hands almost every unsafe sentence to the encoder.
+The adapters and head are fine-tuned on a seeded 80 % of the training sentences and of the
+training stories (a story's units all on one side); the other 20 % (validation, still training
+data) sets `block_at`, measured through the int8 graph the service runs: the lowest unsafe
+probability at which the whole gate (rules or classifier) still passes `--benign-pass` of the
+benign validation sentences, most of which are written to be tricky, and the classifier passes
+`--story-pass` of the units of the validation stories. The screen's `clear_below` comes from
+5-fold out-of-fold scores: only `--screen-miss` of the unsafe training sentences fall under it,
+so the screen hands almost every unsafe sentence to the encoder.
 """
 
 from __future__ import annotations
@@ -119,16 +122,58 @@ def rules_block_sentence(rules: RuleCheck, text: str, unsafe_probability: float)
 
 
 def choose_block_at(
-    probability: np.ndarray, unsafe: np.ndarray, rules_block: np.ndarray, benign_pass: float
+    probability: np.ndarray,
+    unsafe: np.ndarray,
+    rules_block: np.ndarray,
+    in_story: np.ndarray,
+    benign_pass: float,
+    story_pass: float,
+    unsafe_block: float,
 ) -> float:
     """The lowest threshold at which the gate (rules or classifier) passes `benign_pass` of the
-    benign sentences."""
-    benign = ~unsafe.astype(bool)
-    for threshold in np.unique(probability[benign]):
+    benign sentences, and the classifier passes `story_pass` of the units of whole benign stories
+    that the rules pass (a story is twenty-odd units: one false block in a hundred units costs a
+    fifth of the stories a repair). Safety comes first: when that threshold would hold back less
+    than `unsafe_block` of the unsafe sentences, the threshold that reaches `unsafe_block` is
+    taken instead, and benign text pays with repairs."""
+    sentences = ~unsafe.astype(bool) & ~in_story
+    story_units = in_story & ~rules_block
+    chosen = 1.0
+    for threshold in np.unique(probability[~unsafe.astype(bool)]):
         blocked = rules_block | (probability >= threshold)
-        if 1.0 - blocked[benign].mean() >= benign_pass:
+        if 1.0 - blocked[sentences].mean() < benign_pass:
+            continue
+        if story_units.any() and 1.0 - blocked[story_units].mean() < story_pass:
+            continue
+        chosen = float(threshold)
+        break
+    unsafe_mask = unsafe.astype(bool)
+    for threshold in np.unique(probability[unsafe_mask])[::-1]:
+        if threshold > chosen:
+            continue
+        if (rules_block | (probability >= threshold))[unsafe_mask].mean() >= unsafe_block:
             return float(threshold)
-    return 1.0
+    return float(probability[unsafe_mask].min())
+
+
+def split(examples: Sequence[Example], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded 80/20 split: sentences stratified by label; the units of a whole story all on
+    one side, so validation stories are stories the encoder never read."""
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(len(examples))
+    in_story = np.array([bool(example.story) for example in examples])
+    train, validation = train_test_split(
+        index[~in_story], test_size=0.2, stratify=labels[~in_story], random_state=SEED
+    )
+    stories = sorted({example.story for example in examples if example.story})
+    held = set(np.random.default_rng(SEED).permutation(stories)[: round(0.2 * len(stories))])
+    story_validation = [i for i in index[in_story] if examples[i].story in held]
+    story_train = [i for i in index[in_story] if examples[i].story not in held]
+    return (
+        np.sort(np.concatenate([train, story_train]).astype(int)),
+        np.sort(np.concatenate([validation, story_validation]).astype(int)),
+    )
 
 
 def choose_clear_below(screen: np.ndarray, unsafe: np.ndarray, screen_miss: float) -> float:
@@ -144,12 +189,21 @@ def report(
         side = "unsafe " if example.label != SAFE else "benign "
         by_kind[side + example.kind].append(bool(is_blocked))
     unsafe = np.array([example.label != SAFE for example in examples])
+    in_story = np.array([bool(example.story) for example in examples])
+    sentences = ~unsafe & ~in_story
+    stories: dict[str, bool] = defaultdict(bool)
+    for example, is_blocked in zip(examples, blocked, strict=True):
+        if example.story:
+            stories[example.story] |= bool(is_blocked)
     rates = {
         "unsafe_blocked": float(blocked[unsafe].mean()),
-        "benign_passed": float(1.0 - blocked[~unsafe].mean()),
+        "benign_passed": float(1.0 - blocked[sentences].mean()),
         "unsafe_blocked_by_rules_alone": float(by_rules[unsafe].mean()),
-        "benign_passed_by_rules_alone": float(1.0 - by_rules[~unsafe].mean()),
+        "benign_passed_by_rules_alone": float(1.0 - by_rules[sentences].mean()),
     }
+    if stories:
+        rates["story_units_passed"] = float(1.0 - blocked[in_story].mean())
+        rates["stories_untouched"] = 1.0 - sum(stories.values()) / len(stories)
     print("validation (20 % of the training data; an estimate, not the held-out figure):")
     for name, value in rates.items():
         print(f"  {name:32} {100 * value:5.1f}%")
@@ -165,8 +219,6 @@ def report(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from sklearn.model_selection import train_test_split
-
     from workflows.safety.training.finetune import FineTuneConfig, FineTuned, fine_tune
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -180,6 +232,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--screen-c", type=float, default=1.0, help="inverse L2 strength, screen")
     parser.add_argument(
         "--benign-pass", type=float, default=0.975, help="share of benign validation passed"
+    )
+    parser.add_argument(
+        "--unsafe-block",
+        type=float,
+        default=0.80,
+        help="least share of unsafe validation sentences the gate holds back, before benign text",
+    )
+    parser.add_argument(
+        "--story-pass",
+        type=float,
+        default=0.995,
+        help="share of the units of benign validation stories the classifier passes",
     )
     parser.add_argument(
         "--screen-miss",
@@ -208,9 +272,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     texts = [example.text for example in examples]
     labels = np.array([LABELS.index(example.label) for example in examples])
     unsafe = (labels != 0).astype(int)
-    train_index, validation_index = train_test_split(
-        np.arange(len(examples)), test_size=0.2, stratify=labels, random_state=SEED
-    )
+    train_index, validation_index = split(examples, labels)
 
     if args.keep_encoder:
         # Thresholds and screen again over the committed adapter and head (trained on the
@@ -231,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             [texts[i] for i in train_index], labels[train_index].tolist(), len(LABELS), config
         )
     # Validation through the service's own NumPy encoder with the exported (float16) adapter.
-    encoder = MiniLMEncoder.from_package(tuned.adapter)
+    encoder = MiniLMEncoder.from_package(tuned.adapter, precision="int8")
     head = Head(weights=tuned.head_weights, bias=tuned.head_bias)
     validation_texts = [texts[i] for i in validation_index]
     batches = [validation_texts[i : i + 64] for i in range(0, len(validation_texts), 64)]
@@ -246,8 +308,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             for text, probability in zip(validation_texts, unsafe_probability, strict=True)
         ]
     )
+    in_story = np.array([bool(examples[i].story) for i in validation_index])
     block_at = choose_block_at(
-        unsafe_probability, unsafe[validation_index], rules_block, args.benign_pass
+        unsafe_probability,
+        unsafe[validation_index],
+        rules_block,
+        in_story,
+        args.benign_pass,
+        args.story_pass,
+        args.unsafe_block,
     )
 
     static = static_features(encoder, texts)
@@ -288,6 +357,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             },
             "screen_c": args.screen_c,
             "benign_pass": args.benign_pass,
+            "story_pass": args.story_pass,
+            "unsafe_block": args.unsafe_block,
             "screen_miss": args.screen_miss,
             "validation": {name: round(value, 4) for name, value in rates.items()},
         },
