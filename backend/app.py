@@ -10,16 +10,22 @@ from dataclasses import replace
 from datetime import timedelta
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from langchain_core.language_models import BaseChatModel
 
+from backend.access_log import install_ticket_redaction
 from backend.api.errors import install_error_handlers
 from backend.api.health import router as health_router
 from backend.api.router import api_router
+from backend.api.wire_schema import install_wire_event_schemas
+from backend.auth.passwords import PasswordHashing, default_hash_workers
+from backend.auth.throttle import BackoffPolicy, SignInThrottle, throttle_storage
 from backend.auth.tokens import TokenService
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.migrate import upgrade_database
 from backend.quotas import FamilyQuotas
 from backend.redis_clients import dedicated_client, pooled_client
+from backend.request_limits import RequestLimits
 from backend.runs.cancel_relay import RedisCancelRelay
 from backend.runs.executor import RunEnvironment, RunTimeouts, run_slots
 from backend.runs.log import InMemoryEventLog, RunEventLog
@@ -27,8 +33,10 @@ from backend.runs.manager import RunManager
 from backend.runs.persistence import RetryPolicy
 from backend.runs.redis_log import RedisEventLog
 from backend.runs.runners import OrphanSweeper, RedisHeartbeats, new_runner_id
+from backend.security_headers import SecurityHeaders
 from backend.services import Services
 from backend.settings import Settings, load_settings
+from backend.web import install_web_app
 from workflows.context import StoryContext
 from workflows.graph import graph
 from workflows.metrics import warm_up
@@ -74,6 +82,22 @@ def token_service(settings: Settings) -> TokenService:
     )
 
 
+def sign_in_throttle(settings: Settings) -> SignInThrottle:
+    def policy(free_attempts: int) -> BackoffPolicy:
+        return BackoffPolicy(
+            free_attempts=free_attempts,
+            base_seconds=settings.login_backoff_seconds,
+            max_seconds=settings.login_backoff_max_seconds,
+        )
+
+    return SignInThrottle(
+        throttle_storage(settings.redis_url),
+        account=policy(settings.login_free_attempts),
+        address=policy(settings.login_free_attempts_per_address),
+        registration=policy(settings.registration_free_attempts_per_address),
+    )
+
+
 def provider_config(settings: Settings) -> ProviderConfig:
     return ProviderConfig(
         name=settings.llm_provider,
@@ -85,9 +109,12 @@ def provider_config(settings: Settings) -> ProviderConfig:
         local_capacity=settings.local_capacity,
         local_threads=settings.local_threads,
         local_context_tokens=settings.local_context_tokens,
+        local_temperature=settings.local_temperature,
+        local_repeat_penalty=settings.local_repeat_penalty,
         scripted_text=settings.scripted_text,
         scripted_retry_text=settings.scripted_retry_text,
         scripted_repair_text=settings.scripted_repair_text,
+        scripted_ending_text=settings.scripted_ending_text,
         scripted_tokens_per_second=settings.scripted_tokens_per_second,
         scripted_fail_at_token=settings.scripted_fail_at_token,
     )
@@ -167,6 +194,7 @@ def create_app(
                 classifier=classifier,
                 max_repairs=settings.safety_max_repairs,
                 judge=build_judge(judge.kind, config, built.model, settings.safety_judge_model),
+                profile=built.profile,
             ),
             timeouts=RunTimeouts(
                 first_token_seconds=settings.first_token_timeout_seconds,
@@ -188,6 +216,7 @@ def create_app(
             model=config.model_label,
             runner_id=runner_id,
             max_live_runs=settings.max_concurrent_runs + settings.max_queued_runs,
+            family_runs_in_flight=settings.family_runs_in_flight,
         )
         heartbeats, sweeper = await _start_orphan_recovery(settings, environment, runner_id)
         relay = None
@@ -199,6 +228,7 @@ def create_app(
             settings.family_concurrent_streams,
             settings.redis_url,
         )
+        passwords = PasswordHashing(settings.password_hash_workers or default_hash_workers())
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -208,6 +238,8 @@ def create_app(
             provider=config,
             tokens=token_service(settings),
             quotas=quotas,
+            passwords=passwords,
+            sign_in=sign_in_throttle(settings),
             remote_cancel=relay.request if relay is not None else None,
             judge=judge,
         )
@@ -230,18 +262,50 @@ def create_app(
             if relay is not None:
                 await relay.aclose()
             await quotas.aclose()
+            passwords.close()
             await event_log.aclose()
             built.close()
             await engine.dispose()
 
+    docs = settings.serves_api_docs
     app = FastAPI(
         title="StoryStream",
         version="1.0.0",
         summary="Children's stories, written by a LangGraph workflow and streamed over SSE.",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)
+    install_wire_event_schemas(app)
+    # Last: the web app's files and its single-page fallback (issue 14).
+    install_web_app(app)
+    install_http_hardening(app, settings)
+    install_ticket_redaction()
     return app
+
+
+def install_http_hardening(app: FastAPI, settings: Settings) -> None:
+    """Request bounds, then CORS (only for the configured origins), then security headers on
+    every answer, including the refusals of the layers inside."""
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+    )
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            # Bearer tokens, never cookies: no credentials mode.
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+            expose_headers=["Location", "Retry-After", "X-Run-Id"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)

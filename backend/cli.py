@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from backend.services import Services
-from backend.settings import Settings, SettingsError, load_settings
+from backend.settings import Settings, SettingsError, load_settings, refuse_public_bind
 
 app = typer.Typer(
     name="storystream",
@@ -60,8 +60,19 @@ def serve(
     """Serve the StoryStream API (settings from STORYSTREAM_* environment variables)."""
     import uvicorn
 
-    _settings_or_exit()
-    uvicorn.run("backend.main:app", host=host, port=port, reload=reload)
+    settings = _settings_or_exit()
+    try:
+        refuse_public_bind(settings, host)
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
+    uvicorn.run(
+        "backend.main:app",
+        host=host,
+        port=port,
+        reload=reload,
+        # Bounds the header section uvicorn buffers (h11); the service refuses more with 431.
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+    )
 
 
 @db_app.command("upgrade")

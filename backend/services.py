@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.auth.passwords import PasswordHashing
+from backend.auth.throttle import SignInThrottle
 from backend.auth.tokens import TokenService
 from backend.db.engine import SessionFactory
 from backend.quotas import FamilyQuotas
@@ -27,6 +29,8 @@ class Services:
     provider: ProviderConfig
     tokens: TokenService
     quotas: FamilyQuotas
+    passwords: PasswordHashing
+    sign_in: SignInThrottle
     # Publishes a cancel to the replica running a run; None with a single process.
     remote_cancel: Callable[[str], Awaitable[None]] | None = None
     # The whole-chapter LLM judge in use, and why (shown by /readyz).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal, Self
 
@@ -13,6 +14,9 @@ DEFAULT_DATABASE_PATH = Path("var") / "storystream.db"
 # Signs tokens in development and tests only; any other environment must set its own secret.
 DEVELOPMENT_JWT_SECRET = "storystream-development-secret-not-for-production"
 MIN_JWT_SECRET_LENGTH = 32
+
+# An explicit origin: scheme, host and optional port; never a wildcard.
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?")
 
 Environment = Literal["development", "test", "production"]
 LLMProviderName = Literal["auto", "ollama", "local", "scripted"]
@@ -47,6 +51,10 @@ class Settings(BaseSettings):
     local_capacity: int = Field(default=1, ge=1, le=8)
     local_threads: int | None = Field(default=None, ge=1, le=64)
     local_context_tokens: int = Field(default=2048, ge=512, le=32768)
+    # The embedded model's own sampling (issue 12): a 135M model wanders at the production
+    # temperature and loops without a firm repeat penalty.
+    local_temperature: float = Field(default=0.4, ge=0.0, le=2.0)
+    local_repeat_penalty: float = Field(default=1.2, ge=1.0, le=2.0)
 
     # The scripted provider is a test and benchmark double; these shape its stream.
     scripted_tokens_per_second: float = Field(default=0.0, ge=0.0)
@@ -54,11 +62,23 @@ class Settings(BaseSettings):
     scripted_text: str | None = None
     scripted_retry_text: str | None = None
     scripted_repair_text: str | None = None
+    scripted_ending_text: str | None = None
 
     jwt_secret: SecretStr | None = None
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     stream_ticket_seconds: int = Field(default=300, ge=10, le=900)
+    # Argon2 runs on this many worker threads (unset: half the cores), never on the event loop.
+    password_hash_workers: int | None = Field(default=None, ge=1, le=64)
+
+    # Sign-in throttling (issue 13): after the free attempts, each further login or
+    # registration waits an exponential back-off (base, doubling, capped), answered with 429
+    # and Retry-After. Per account (email) and per client address.
+    login_free_attempts: int = Field(default=5, ge=1, le=1000)
+    login_free_attempts_per_address: int = Field(default=30, ge=1, le=100_000)
+    registration_free_attempts_per_address: int = Field(default=10, ge=1, le=100_000)
+    login_backoff_seconds: float = Field(default=1.0, gt=0, le=3600)
+    login_backoff_max_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)
 
     safety_max_attempts: int = Field(default=2, ge=1, le=5)
     # Held-back sentences the model may write again in place per chapter, before a redraft.
@@ -77,6 +97,8 @@ class Settings(BaseSettings):
     # Per family (parent account): new stories per minute, and streams open at once.
     family_runs_per_minute: int = Field(default=20, ge=1, le=10_000)
     family_concurrent_streams: int = Field(default=10, ge=1, le=10_000)
+    # Runs one family may have being written or waiting at once, per process (issue 13).
+    family_runs_in_flight: int = Field(default=3, ge=1, le=10_000)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
     # End the runs a dead process left unfinished as interrupted: at start-up without Redis,
     # and with Redis (replicas) once that process's heartbeat has been missing for
@@ -91,6 +113,24 @@ class Settings(BaseSettings):
     event_log_retention_seconds: float = 900.0
     # Run event logs in Redis Streams (several replicas); unset: in this process's memory.
     redis_url: str | None = None
+
+    # Request bounds (issue 13): larger JSON bodies get 413 before they are parsed, larger
+    # header sections 431 before the application sees them.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    # Browser origins allowed to call the API from another origin, separated by commas;
+    # empty (the default): no cross-origin access at all.
+    cors_origins: str = ""
+    # Serve /docs, /redoc and /openapi.json; unset: on, except in production.
+    api_docs: bool | None = None
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def serves_api_docs(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.env != "production"
 
     @property
     def signing_key(self) -> str:
@@ -147,6 +187,12 @@ def _unsafe_value_problems(settings: Settings) -> list[str]:
             f"{name('ollama_base_url')} must be one or more http:// or https:// URLs, "
             "separated by commas"
         )
+    for origin in settings.cors_origin_list:
+        if not _ORIGIN.fullmatch(origin):
+            problems.append(
+                f"{name('cors_origins')}: {origin!r} is not an origin such as "
+                "'https://stories.example.com' (no path, no wildcard)"
+            )
     if settings.local_model_path is not None and not settings.local_model_path.is_file():
         problems.append(f"{name('local_model_path')}: no model file at {settings.local_model_path}")
     if settings.env == "production":
@@ -162,6 +208,21 @@ def _unsafe_value_problems(settings: Settings) -> list[str]:
             f"{name('env')}=production"
         )
     return problems
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def refuse_public_bind(settings: Settings, host: str) -> None:
+    """Fail closed (issue 13): serving beyond this machine with `STORYSTREAM_ENV` left unset
+    and no `STORYSTREAM_JWT_SECRET` would sign tokens with the public development secret."""
+    public = host not in LOOPBACK_HOSTS and not host.startswith("127.")
+    if public and "env" not in settings.model_fields_set and settings.jwt_secret is None:
+        raise SettingsError(
+            f"refusing to serve on {host}: {ENV_PREFIX}ENV is not set, so tokens would be signed "
+            f"with the public development secret; set {ENV_PREFIX}ENV=production and "
+            f"{ENV_PREFIX}JWT_SECRET, or serve on 127.0.0.1"
+        )
 
 
 def load_settings() -> Settings:

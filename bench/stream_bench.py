@@ -171,6 +171,9 @@ def service_environment(
             # One bench family streams far more stories a minute than a real one would.
             "STORYSTREAM_FAMILY_RUNS_PER_MINUTE": "10000",
             "STORYSTREAM_FAMILY_CONCURRENT_STREAMS": "10000",
+            # One benchmark family starts every stream; the per-family cap on runs in flight
+            # (and its fairness reserve) is for real families.
+            "STORYSTREAM_FAMILY_RUNS_IN_FLIGHT": "10000",
         }
     )
 

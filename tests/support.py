@@ -17,7 +17,7 @@ from typing import Any, Literal, cast
 
 import httpx
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from httpx_sse import aconnect_sse
 from sqlalchemy import select
 
@@ -39,6 +39,12 @@ CHOICES_BLOCK = (
     "CHOICE 3: Show the key to Grandma"
 )
 STORY_TEXT = STORY_BODY + CHOICES_BLOCK
+# The structured ending (workflows.ending.ChapterEnding) a model gives for STORY_BODY.
+STORY_ENDING: dict[str, Any] = {
+    "question": "What should Mia do next?",
+    "choices": ["Open the little blue door", "Ask the robin for help", "Show the key to Grandma"],
+    "summary": "Mia found a tiny silver key under the garden gate and followed a robin.",
+}
 
 
 class ManualClock:
@@ -108,6 +114,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         # Tests start many stories for one family quickly; the quota tests set their own.
         "family_runs_per_minute": 1000,
         "family_concurrent_streams": 100,
+        "family_runs_in_flight": 1000,
+        # Tests register many parents from one address; the throttle tests set their own.
+        "registration_free_attempts_per_address": 1000,
         # The LLM judge is its own subject (tests/workflows/test_judges.py and the readiness
         # tests); elsewhere a run's model calls are the story's alone.
         "safety_judge": "none",
@@ -180,7 +189,7 @@ async def sign_up(client: httpx.AsyncClient, email: str | None = None) -> str:
     registered = await client.post(
         "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
     )
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200, login.text
     token: str = login.json()["access_token"]
@@ -231,13 +240,14 @@ async def wait_for_run(
 class LiveServer:
     """The app served by uvicorn on 127.0.0.1 and a random port, in a background thread."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, *, log_level: str = "warning") -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.port: int = self._socket.getsockname()[1]
+        # "info" turns uvicorn's access log on.
         config = uvicorn.Config(
-            app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5
+            app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=5
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -298,16 +308,59 @@ def ndjson(lines: Iterable[dict[str, Any]]) -> bytes:
     return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
 
 
+def json_chunks(value: object, size: int = 7) -> list[str]:
+    """A JSON answer as Ollama streams it under `format`: a few characters per chunk."""
+    text = json.dumps(value)
+    return [text[start : start + size] for start in range(0, len(text), size)]
+
+
+class OllamaChat:
+    """A respx side effect that answers `/api/chat` as Ollama does. A request with `format` (a
+    JSON schema: structured output) streams the next of `endings` as its JSON content (the last
+    one again when they run out); any other request streams the next of `stories` (token lists),
+    the last one again when they run out. Every request body is kept, in order."""
+
+    def __init__(self, stories: list[list[str]], endings: list[object] | None = None) -> None:
+        self.stories = stories
+        self.endings = endings if endings is not None else [STORY_ENDING]
+        self.requests: list[dict[str, Any]] = []
+
+    @property
+    def story_requests(self) -> list[dict[str, Any]]:
+        return [body for body in self.requests if body.get("format") is None]
+
+    @property
+    def ending_requests(self) -> list[dict[str, Any]]:
+        return [body for body in self.requests if body.get("format") is not None]
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body: dict[str, Any] = json.loads(request.content)
+        self.requests.append(body)
+        if body.get("format") is not None:
+            ending = self.endings[min(len(self.ending_requests), len(self.endings)) - 1]
+            chunks = [ending] if isinstance(ending, str) else json_chunks(ending)
+        else:
+            chunks = self.stories[min(len(self.story_requests), len(self.stories)) - 1]
+        return httpx.Response(200, content=ndjson(ollama_chat_lines(chunks)))
+
+
 OllamaFault = Literal["none", "server_error", "malformed", "stall"]
 
 
 def ollama_speaking_app(
-    text_chunks: list[str], *, model: str = "llama3.2:3b", fault: OllamaFault = "none"
+    text_chunks: list[str],
+    *,
+    model: str = "llama3.2:3b",
+    fault: OllamaFault = "none",
+    ending: dict[str, Any] | None = None,
 ) -> FastAPI:
     """A small HTTP server that answers like Ollama: `/api/tags` lists `model`, `/api/chat`
-    streams `text_chunks` as NDJSON, or misbehaves as `fault` says (a 500, a broken line, or
-    silence after two tokens). A test double for end-to-end tests over real sockets."""
+    streams `text_chunks` as NDJSON (or, for a structured-output request with `format`, `ending`
+    as JSON), or misbehaves as `fault` says (a 500, a broken line, or silence after two tokens).
+    A test double for end-to-end tests over real sockets."""
     from fastapi.responses import JSONResponse, StreamingResponse
+
+    structured: dict[str, Any] = ending if ending is not None else STORY_ENDING
 
     fake = FastAPI()
 
@@ -316,9 +369,15 @@ def ollama_speaking_app(
         return JSONResponse({"models": [{"name": model, "model": model, "size": 2_019_393_189}]})
 
     @fake.post("/api/chat", response_model=None)
-    async def chat() -> StreamingResponse | JSONResponse:
+    async def chat(request: Request) -> StreamingResponse | JSONResponse:
         if fault == "server_error":
             return JSONResponse({"error": "model runner crashed"}, status_code=500)
+        if (await request.json()).get("format") is not None:
+            # Structured output: the answer is JSON of the requested schema.
+            return StreamingResponse(
+                iter([ndjson(ollama_chat_lines(json_chunks(structured), model=model))]),
+                media_type="application/x-ndjson",
+            )
 
         async def lines() -> AsyncIterator[bytes]:
             for number, line in enumerate(ollama_chat_lines(text_chunks, model=model)):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from pydantic import ValidationError
 
 from backend.settings import ENV_PREFIX, Settings
 
@@ -25,16 +28,39 @@ def test_api_environment_names_only_settings_that_exist() -> None:
     assert environment["STORYSTREAM_DATABASE_URL"].startswith("postgresql+asyncpg://")
 
 
-def test_api_values_pass_settings_validation() -> None:
+def _interpolated(value: object, dotenv: dict[str, str]) -> str:
+    """`${NAME:-default}` as Compose reads it: NAME from `.env`, else the default."""
+    return re.sub(
+        r"\$\{([A-Z_]+):-([^}]*)\}",
+        lambda match: dotenv.get(match.group(1), match.group(2)),
+        str(value),
+    )
+
+
+def _api_settings(dotenv: dict[str, str]) -> dict[str, Any]:
     environment = _compose()["services"]["api"]["environment"]
-    values: dict[str, Any] = {
-        name.removeprefix(ENV_PREFIX).lower(): str(value)
-        .replace("${STORYSTREAM_OLLAMA_MODEL:-", "")
-        .rstrip("}")
+    return {
+        name.removeprefix(ENV_PREFIX).lower(): _interpolated(value, dotenv)
         for name, value in environment.items()
     }
-    settings = Settings.model_validate(values)
+
+
+def test_api_values_pass_settings_validation() -> None:
+    # What a filled-in .env (see .env.example) gives.
+    dotenv = {
+        "STORYSTREAM_JWT_SECRET": "a-random-secret-of-at-least-32-characters",
+        "POSTGRES_PASSWORD": "pg-secret",
+        "REDIS_PASSWORD": "redis-secret",
+    }
+    settings = Settings.model_validate(_api_settings(dotenv))
     assert settings.ollama_base_url == "http://ollama:11434"
+    assert settings.env == "production"
+
+
+def test_without_a_dotenv_the_api_refuses_to_start() -> None:
+    # Fail closed (issue 13): no secret, no service.
+    with pytest.raises(ValidationError, match="STORYSTREAM_JWT_SECRET must be set"):
+        Settings.model_validate(_api_settings({}))
 
 
 def test_every_service_has_a_health_check_or_runs_once() -> None:

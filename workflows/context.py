@@ -10,6 +10,7 @@ from workflows.judges import SafetyJudge
 from workflows.prompts import PromptLibrary, load_prompt_library
 from workflows.safety import RuleCheck, load_rule_check
 from workflows.safety.classifier import SemanticCheck, load_semantic_check
+from workflows.story_prompt import PromptProfile
 
 
 @dataclass(frozen=True)
@@ -24,3 +25,5 @@ class StoryContext:
     max_repairs: int = 3
     # An LLM judge for the whole chapter, when one is configured.
     judge: SafetyJudge | None = None
+    # The prompt files for the story model: "embedded" for the small in-process model.
+    profile: PromptProfile = "standard"

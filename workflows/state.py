@@ -92,9 +92,15 @@ class StoryState(TypedDict, total=False):
     blocked: BlockedSentence | None
     # Every repair of the chapter so far, across drafts.
     repairs: list[Repair]
+    # The structured ending (workflows.ending): from the model, or the theme's when the model
+    # gave no valid, safe one after a retry.
     choice_question: str
     choices: list[str]
     choices_source: Literal["model", "theme"]
+    # What happened in this chapter, for the next one's prompt: the model's, or an extract of
+    # the chapter when the structured call gave none.
+    summary: str
+    summary_source: Literal["model", "extract"]
     usage: TokenUsage | None
     safety: SafetyReport
     metrics: StoryMetrics

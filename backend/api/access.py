@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.api.deps import ServicesDep, SessionDep
 from backend.api.schemas import MAX_ID, RUN_ID_PATTERN
+from backend.api.ticket_uses import TICKET_BOUND_TO_ITS_RUN, run_started_by
 from backend.auth.principals import Caller, ChildCaller, ParentCaller, StreamCaller, TicketCaller
 from backend.auth.tokens import TokenError
 from backend.db.models import Child, DeviceToken, Parent, Run, Series, Story
@@ -47,13 +48,26 @@ async def _caller_from_bearer(
     except TokenError as exc:
         raise unauthorized(str(exc)) from None
     if claims.kind == "access":
-        if await session.get(Parent, claims.parent_id) is None:
-            raise unauthorized("the account behind this token no longer exists")
-        return ParentCaller(parent_id=claims.parent_id)
+        await signed_in_parent(session, claims.parent_id, claims.version)
+        return ParentCaller(parent_id=claims.parent_id, version=claims.version)
     device = await session.get(DeviceToken, claims.token_id)
     if device is None or device.revoked_at is not None or device.child_id != claims.child_id:
-        raise unauthorized("this device token was revoked by a parent")
-    return ChildCaller(child_id=device.child_id, parent_id=claims.parent_id)
+        raise unauthorized(DEVICE_REVOKED)
+    return ChildCaller(child_id=device.child_id, parent_id=claims.parent_id, device_id=device.id)
+
+
+SIGNED_OUT = "this session was signed out (the password was changed): sign in again"
+DEVICE_REVOKED = "this device token was revoked by a parent"
+
+
+async def signed_in_parent(session: AsyncSession, parent_id: int, version: int) -> Parent:
+    """The parent a token speaks for, unless a password change since signed the token out."""
+    parent = await session.get(Parent, parent_id)
+    if parent is None:
+        raise unauthorized("the account behind this token no longer exists")
+    if version != parent.credentials_version:
+        raise unauthorized(SIGNED_OUT)
+    return parent
 
 
 async def current_caller(
@@ -95,10 +109,20 @@ async def current_stream_caller(
         claims = services.tokens.read(ticket, "stream")
     except TokenError as exc:
         raise unauthorized(f"stream ticket refused: {exc}") from None
+    # A ticket is worth no more than what minted it (issue 13): a revoked device's tickets,
+    # and tickets from before a password change, are refused.
+    if claims.device_id is not None:
+        device = await session.get(DeviceToken, claims.device_id)
+        if device is None or device.revoked_at is not None:
+            raise unauthorized(f"stream ticket refused: {DEVICE_REVOKED}")
+    else:
+        await signed_in_parent(session, claims.parent_id, claims.version)
     return TicketCaller(
         parent_id=claims.parent_id,
         child_id=claims.child_id,
         run_id=claims.run_id,
+        ticket_id=claims.token_id,
+        expires_at=claims.expires_at,
         # A child ticket starts and joins that child's stories, so it carries the child's
         # limits even when a parent minted it; a parent's run ticket may follow a preview.
         for_child_app=claims.minted_by_child or claims.child_id is not None,
@@ -198,9 +222,13 @@ async def stream_run_access(
     if caller.run_id is not None and caller.run_id != run_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this stream ticket is for another run")
     run = await session.get(Run, run_id)
-    # A run ticket names its run; a child ticket may join any run of that child.
+    # A run ticket names its run; a child ticket may join any run of that child, until it
+    # starts a story: from then on it rejoins only that one.
     if run is None or (caller.run_id is None and run.child_id != caller.child_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no run with id {run_id}")
+    started = await run_started_by(session, caller)
+    if started is not None and started != run_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, TICKET_BOUND_TO_ITS_RUN)
     refuse_unchecked_run(caller, run, to_stream=True)
     return run
 

@@ -4,14 +4,16 @@ except that a child's reading app may read its own profile)."""
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Path, Response, status
 from sqlalchemy import select
 
 from backend.api.access import ChildAccess, ParentChildAccess, ParentDep
 from backend.api.chapters import resolve_theme
 from backend.api.deps import ServicesDep, SessionDep
 from backend.api.schemas import (
+    DEVICE_TOKEN_ID_PATTERN,
     NOT_FOUND,
     AllowedThemes,
     ChildCreate,
@@ -22,7 +24,7 @@ from backend.api.schemas import (
     DeviceTokenRead,
     ErrorBody,
 )
-from backend.api.text_checks import refuse_unsafe_text
+from backend.api.text_checks import refuse_unsafe_blocked_topic, refuse_unsafe_text
 from backend.db.models import Child, DeviceToken, ReadingLevel, utcnow
 
 router = APIRouter(prefix="/children", tags=["children"])
@@ -49,6 +51,8 @@ async def create_child(body: ChildCreate, parent: ParentDep, session: SessionDep
     refuse_unsafe_text("name", body.name)
     for topic in body.interests:
         refuse_unsafe_text("interests", topic)
+    for topic in body.blocked_topics:
+        refuse_unsafe_blocked_topic(topic)
     child = Child(
         parent_id=parent.parent_id,
         name=body.name,
@@ -78,6 +82,8 @@ async def update_child(body: ChildUpdate, child: ParentChildAccess, session: Ses
         refuse_unsafe_text("name", changes["name"])
     for topic in changes.get("interests", []):
         refuse_unsafe_text("interests", topic)
+    for topic in changes.get("blocked_topics", []):
+        refuse_unsafe_blocked_topic(topic)
     for field, value in changes.items():
         setattr(child, field, value)
     await session.commit()
@@ -157,11 +163,14 @@ async def list_device_tokens(child: ParentChildAccess, session: SessionDep) -> l
     responses=NOT_FOUND,
 )
 async def revoke_device_token(
-    child: ParentChildAccess, token_id: str, session: SessionDep
+    child: ParentChildAccess,
+    token_id: Annotated[str, Path(pattern=DEVICE_TOKEN_ID_PATTERN)],
+    session: SessionDep,
 ) -> Response:
+    """Revoke a reading app's credential, with every stream ticket it minted."""
     device = await session.get(DeviceToken, token_id)
     if device is None or device.child_id != child.id:
-        raise HTTPException(status.HTTP_404NOT_FOUND, f"no device token with id {token_id}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device token with id {token_id}")
     device.revoked_at = device.revoked_at or utcnow()
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

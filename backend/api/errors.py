@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from backend.runs.manager import Overloaded, ShuttingDown
+from backend.runs.manager import FamilyAtCapacity, Overloaded, ShuttingDown
 
 logger = logging.getLogger(__name__)
 # A restarting replica is usually back, and a busy one has a free slot, within seconds.
@@ -59,6 +59,14 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _family_at_capacity(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": str(exc)},
+        status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+        headers={"Retry-After": str(SHUTDOWN_RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, IntegrityError | DataError | ProgrammingError):
         return await _unexpected_error(request, exc)  # a bug or a conflict, not an outage
@@ -77,5 +85,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PoolTimeout, _database_unavailable)
     app.add_exception_handler(ShuttingDown, _unavailable)
     app.add_exception_handler(Overloaded, _unavailable)
+    app.add_exception_handler(FamilyAtCapacity, _family_at_capacity)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from fastapi import APIRouter, status
@@ -11,6 +12,8 @@ from sqlalchemy import text
 
 from backend.api.deps import ServicesDep
 from workflows.providers import probe
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -62,9 +65,18 @@ async def readyz(services: ServicesDep) -> JSONResponse:
             await connection.execute(text("SELECT 1"))
         database = Check(ok=True, detail="database answers")
     except Exception as exc:
-        database = Check(ok=False, detail=f"database unreachable: {exc}")
+        # The driver's message (hosts, users, versions) goes to the log, not to the caller.
+        logger.warning("readiness: the database does not answer: %r", exc)
+        database = Check(ok=False, detail="database unreachable")
     provider = await probe(services.provider)
-    llm = Check(ok=provider.ready, detail=provider.detail)
+    if not provider.ready:
+        logger.warning("readiness: the story model backend is not ready: %s", provider.detail)
+    llm = Check(
+        ok=provider.ready,
+        detail=provider.detail
+        if provider.ready
+        else f"story model ({provider.provider}) not ready",
+    )
     ready = database.ok and llm.ok
     body = Readiness(
         status="ready" if ready else "not ready",

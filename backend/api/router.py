@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from backend.api import auth, children, library, runs, themes, tickets
+from backend.api import auth, children, library, live, pairing, runs, themes, tickets
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(auth.router)
@@ -14,3 +14,5 @@ api_router.include_router(runs.router)
 api_router.include_router(children.router)
 api_router.include_router(library.router)
 api_router.include_router(themes.router)
+api_router.include_router(pairing.router)
+api_router.include_router(live.router)

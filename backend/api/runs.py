@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.api.access import (
     CallerDep,
     RunAccess,
+    StreamCallerDep,
     StreamRunAccess,
     acts_for_child_app,
+    refuse_unchecked_run,
     visible_stories,
 )
-from backend.api.chapters import ChapterFromBody, ChapterFromQuery
+from backend.api.chapters import ChapterFromBody, plan_chapter
 from backend.api.deps import ResumeAfterDep, ServicesDep, SessionDep
 from backend.api.schemas import (
     NOT_FOUND,
@@ -23,8 +27,15 @@ from backend.api.schemas import (
     RunCancelled,
     RunCreated,
     RunRead,
+    StoryParams,
 )
-from backend.auth.principals import Caller
+from backend.api.ticket_uses import (
+    bind_ticket_to_run,
+    claim_ticket_start,
+    give_back_ticket_start,
+    run_started_by,
+)
+from backend.auth.principals import Caller, TicketCaller
 from backend.db.models import ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, Child, Run, Story
 from backend.runs.failures import child_error_message
 from backend.runs.log import UnknownRunLog
@@ -52,9 +63,10 @@ CHILD_REFUSED_RUN: Responses = {
 CHILD_REFUSED_STREAM: Responses = {
     403: {
         "model": ErrorBody,
-        "description": "The caller may not follow this run: a run ticket for another run, or "
-        "a child's device or child ticket on a parent's preview (`gate=none`), on a run too old "
-        "to have its gate recorded, or on a run that ended SAFETY_REJECTED.",
+        "description": "The caller may not follow this run: a run ticket for another run, a "
+        "child ticket that started another story, or a child's device or child ticket on a "
+        "parent's preview (`gate=none`), on a run too old to have its gate recorded, or on a run "
+        "that ended SAFETY_REJECTED.",
     }
 }
 CHILD_REFUSED_START: Responses = {
@@ -63,6 +75,21 @@ CHILD_REFUSED_START: Responses = {
         "description": "A child's device or child ticket asked for a theme the child may not "
         "use, or for `gate=none` (parents only); or a run ticket tried to start a story.",
     }
+}
+
+
+# Why a new story may be refused for a while; both answers carry Retry-After.
+RUN_REFUSED: Responses = {
+    429: {
+        "model": ErrorBody,
+        "description": "The family started too many stories in the last minute, has too many "
+        "being written or waiting, or (streams) too many open.",
+    },
+    503: {
+        "model": ErrorBody,
+        "description": "StoryStream is full, keeps its last places for families without a story "
+        "in progress, or is shutting down.",
+    },
 }
 
 
@@ -75,13 +102,21 @@ def _family_of(child: Child) -> int:
     "/runs",
     status_code=status.HTTP_201_CREATED,
     response_model=RunCreated,
-    responses={**CHILD_REFUSED_START, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+    responses={
+        **CHILD_REFUSED_START,
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        **RUN_REFUSED,
+    },
 )
 async def create_run(chapter: ChapterFromBody, services: ServicesDep) -> JSONResponse:
     """Start writing a chapter in the background; follow it at `stream_url`."""
     await services.quotas.take_run(_family_of(chapter.child))
     run_id = await services.runs.submit(
-        child_id=chapter.child.id, series_id=chapter.series_id, request=chapter.request
+        child_id=chapter.child.id,
+        family_id=_family_of(chapter.child),
+        series_id=chapter.series_id,
+        request=chapter.request,
     )
     body = RunCreated(run_id=run_id, stream_url=stream_url(run_id))
     return JSONResponse(
@@ -96,27 +131,61 @@ async def create_run(chapter: ChapterFromBody, services: ServicesDep) -> JSONRes
     response_class=Response,
     responses={
         **SSE_RESPONSE_DOC,
+        204: {"description": "A reconnect (Last-Event-ID) that already has the run's last event."},
+        400: {"model": ErrorBody, "description": "Malformed or impossible Last-Event-ID."},
         **CHILD_REFUSED_START,
+        401: {
+            "model": ErrorBody,
+            "description": "No valid credentials, or a ticket that already started a story or "
+            "whose device was revoked.",
+        },
         404: {"model": ErrorBody},
         409: {"model": ErrorBody},
+        **RUN_REFUSED,
     },
 )
 async def generate_story_stream(
-    chapter: ChapterFromQuery, services: ServicesDep, session: SessionDep
+    params: Annotated[StoryParams, Query()],
+    caller: StreamCallerDep,
+    after: ResumeAfterDep,
+    services: ServicesDep,
+    session: SessionDep,
 ) -> Response:
-    """Start a chapter and stream it. Works with `EventSource` (authenticate with `?ticket=`);
-    reconnects resume through `GET /runs/{run_id}/stream` (the run id is in the first event and
-    the `X-Run-Id` header)."""
+    """Start a chapter and stream it. Works with `EventSource` (authenticate with `?ticket=`):
+    its automatic reconnect to this same URL with `Last-Event-ID` resumes the run the ticket
+    started, after that event. Other clients resume through `GET /runs/{run_id}/stream` (the run
+    id is in the first event and the `X-Run-Id` header). A ticket starts one story; afterwards
+    it rejoins only that run."""
+    ticket = caller if isinstance(caller, TicketCaller) else None
+    if ticket is not None and after > 0:
+        started = await run_started_by(session, ticket)
+        run = await session.get(Run, started) if started is not None else None
+        if run is not None:
+            # Resumed before planning: the chapter being written would otherwise be a 409.
+            refuse_unchecked_run(ticket, run, to_stream=True)
+            return await _follow(run, after, services, session)
+    chapter = await plan_chapter(session, caller, params)
     family = _family_of(chapter.child)
     place = await services.quotas.claim_stream(family)
+    claimed = False
     try:
+        if ticket is not None:
+            await claim_ticket_start(session, ticket)
+            claimed = True
         await services.quotas.take_run(family)
         run_id = await services.runs.submit(
-            child_id=chapter.child.id, series_id=chapter.series_id, request=chapter.request
+            child_id=chapter.child.id,
+            family_id=family,
+            series_id=chapter.series_id,
+            request=chapter.request,
         )
     except BaseException:
         await place.release()  # refused or failed: the stream never opens
+        if ticket is not None and claimed:
+            await give_back_ticket_start(session, ticket)
         raise
+    if ticket is not None:
+        await bind_ticket_to_run(session, ticket, run_id)
     # A stream may stay open for minutes: it must not hold a database connection meanwhile.
     await session.close()
     return event_stream(
@@ -189,6 +258,11 @@ async def stream_run(
 ) -> Response:
     """Join a run from its first event, or resume after `Last-Event-ID` with nothing missed
     and nothing repeated."""
+    return await _follow(run, after, services, session)
+
+
+async def _follow(run: Run, after: int, services: Services, session: AsyncSession) -> Response:
+    """The run's events after `after`: 204 when there are none left, 410 once they expired."""
     log = services.event_log
     try:
         last = await log.last_seq(run.id)

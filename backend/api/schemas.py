@@ -45,6 +45,7 @@ ThemeDescription = Annotated[
 ]
 # Run and device-token ids are hex strings; anything else never reaches the database.
 RUN_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+DEVICE_TOKEN_ID_PATTERN = r"^[0-9a-f]{32}$"
 ThemeId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9_\-]+$")]
 
 T = TypeVar("T")
@@ -63,6 +64,12 @@ class ErrorBody(BaseModel):
 
 Responses = dict[int | str, dict[str, Any]]
 NOT_FOUND: Responses = {404: {"model": ErrorBody, "description": "Not found, or not yours."}}
+TOO_MANY_ATTEMPTS: Responses = {
+    429: {
+        "model": ErrorBody,
+        "description": "Too many attempts: wait the back-off given in `Retry-After` (seconds).",
+    }
+}
 
 
 # --- accounts ------------------------------------------------------------------------------
@@ -71,6 +78,10 @@ NOT_FOUND: Responses = {404: {"model": ErrorBody, "description": "Not found, or 
 class Credentials(BaseModel):
     email: EmailStr
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+
+
+class RegistrationAccepted(BaseModel):
+    detail: str
 
 
 class ParentRead(BaseModel):
@@ -91,6 +102,11 @@ class TokenPair(BaseModel):
 
 class RefreshRequest(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
 class DeviceTokenCreate(BaseModel):
@@ -275,7 +291,16 @@ class StorySummary(BaseModel):
     theme: str
     chapter_number: int
     title: str
-    summary: str
+    summary: str = Field(
+        description="What happened in this chapter: the story so far that the next chapter's "
+        "prompt gets."
+    )
+    summary_source: str | None = Field(
+        default=None,
+        description="'model': written by the story model with the chapter's question and "
+        "choices; 'extract': the chapter's opening and last sentences, when the model gave no "
+        "valid summary. Null for chapters stored before summaries were recorded.",
+    )
     content_approved: bool = Field(description="False: a rejected draft, shown to parents only.")
     chosen_choice: int | None
     read_at: datetime | None

@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from backend.api.access import CallerDep, load_child_for, load_run_for
 from backend.api.deps import ServicesDep, SessionDep
 from backend.api.schemas import ErrorBody, StreamTicket, StreamTicketCreate
-from backend.auth.principals import ChildCaller
+from backend.auth.principals import ChildCaller, ParentCaller
 
 router = APIRouter(prefix="/stream-tickets", tags=["accounts"])
 
@@ -43,5 +43,7 @@ async def create_stream_ticket(
         child_id=child_id,
         run_id=run_id,
         minted_by_child=isinstance(caller, ChildCaller),
+        version=caller.version if isinstance(caller, ParentCaller) else 0,
+        device_id=caller.device_id if isinstance(caller, ChildCaller) else None,
     )
     return StreamTicket(ticket=issued.token, expires_at=issued.expires_at)

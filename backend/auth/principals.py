@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
 class ParentCaller:
     parent_id: int
+    # The account's credentials version its token carries (stamped on tickets it mints).
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,8 @@ class ChildCaller:
 
     child_id: int
     parent_id: int
+    # The device token's id (stamped on tickets it mints, so revoking it revokes them).
+    device_id: str
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,9 @@ class TicketCaller:
     parent_id: int
     child_id: int | None
     run_id: str | None
+    # The ticket's own id and expiry: a child ticket that started a story is recorded under it.
+    ticket_id: str
+    expires_at: datetime
     # A child ticket, or a run ticket minted by the child's own app: the child's limits (allowed
     # themes, the sentence gate, gated and approved runs only).
     for_child_app: bool

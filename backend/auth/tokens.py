@@ -30,6 +30,12 @@ class Claims:
     expires_at: datetime
     # A stream ticket minted by a child's reading app carries the child's limits.
     minted_by_child: bool = False
+    # The parent's credentials version when issued: a password change signs older tokens out.
+    version: int = 0
+    # A ticket minted by a child's device names it, so revoking the device revokes the ticket.
+    device_id: str | None = None
+    # A refresh token's session (all the rotations of one sign-in).
+    family_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,9 @@ class TokenService:
         run_id: str | None = None,
         token_id: str | None = None,
         minted_by_child: bool = False,
+        version: int = 0,
+        device_id: str | None = None,
+        family_id: str | None = None,
     ) -> IssuedToken:
         now = datetime.now(UTC)
         expires_at = now + self._ttl[kind]
@@ -83,6 +92,12 @@ class TokenService:
             payload["rid"] = run_id
         if minted_by_child:
             payload["byc"] = True
+        if version:
+            payload["ver"] = version
+        if device_id is not None:
+            payload["did"] = device_id
+        if family_id is not None:
+            payload["fam"] = family_id
         return IssuedToken(jwt.encode(payload, self._secret, algorithm=ALGORITHM), expires_at)
 
     def read(self, token: str, *kinds: TokenKind) -> Claims:
@@ -112,4 +127,7 @@ class TokenService:
             token_id=str(payload["jti"]),
             expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
             minted_by_child=bool(payload.get("byc", False)),
+            version=int(payload.get("ver", 0)),
+            device_id=str(payload["did"]) if "did" in payload else None,
+            family_id=str(payload["fam"]) if "fam" in payload else None,
         )

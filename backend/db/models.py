@@ -1,5 +1,5 @@
-"""The stored shape of families (parents, children, device tokens, custom themes), series,
-chapters (stories) and runs.
+"""The stored shape of families (parents, their sessions, children, device tokens, custom
+themes), series, chapters (stories), runs, and the stream tickets that started them.
 
 Ownership runs one way: a story or run belongs to a child, a child to a parent.
 """
@@ -62,7 +62,24 @@ class Parent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # Raised by a password change: tokens carrying an older version no longer sign in.
+    credentials_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RefreshToken(Base):
+    """One refresh token of a session (a family: the login's token and each rotation of it).
+    A token works once; a second use revokes its whole family (issue 13)."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("parents.id", ondelete="CASCADE"), index=True)
+    family_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
 
 
 class Child(Base):
@@ -94,6 +111,17 @@ class DeviceToken(Base):
     label: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class StreamTicketUse(Base):
+    """A child stream ticket that started a story: it cannot start another, and joins only
+    that run until it expires (issue 13)."""
+
+    __tablename__ = "stream_ticket_uses"
+
+    ticket_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_id: Mapped[str | None] = mapped_column(String(32))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class CustomTheme(Base):
@@ -162,7 +190,10 @@ class Story(Base):
     chapter_number: Mapped[int]
     title: Mapped[str] = mapped_column(String(120))
     content: Mapped[str] = mapped_column(Text)
+    # "The story so far" for the next chapter. summary_source: "model" (the chapter's structured
+    # ending) or "extract" (its opening and last sentences); NULL before revision 0006.
     summary: Mapped[str] = mapped_column(Text, default="")
+    summary_source: Mapped[str | None] = mapped_column(String(16))
     choice_question: Mapped[str] = mapped_column(Text)
     choices: Mapped[list[Any]]
     choices_source: Mapped[str] = mapped_column(String(16))
@@ -181,3 +212,17 @@ class Story(Base):
     read_at: Mapped[datetime | None]
     favourite: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PairingCode(Base):
+    """A short code a parent shows to pair a child's reading app (issue 14): valid for minutes,
+    claimed once. Only its digest is stored."""
+
+    __tablename__ = "pairing_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), index=True)
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    claimed_at: Mapped[datetime | None]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-NodeName = Literal["workflow", "generate", "safety_check", "metrics"]
+NodeName = Literal["workflow", "generate", "ending", "safety_check", "metrics"]
 NodeStatus = Literal["queued", "started", "completed", "retrying", "repairing"]
 ErrorCode = Literal[
     "LLM_UNAVAILABLE",

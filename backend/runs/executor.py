@@ -147,6 +147,9 @@ async def execute_run(spec: RunSpec, env: RunEnvironment, control: RunControl) -
         await end_stopped_run(env, spec.run_id, control.stop_reason or "interrupted")
     except Exception as exc:
         classified = classify_backend_error(exc)
+        if not isinstance(exc, RunFailure):
+            # The backend's own words stay here: clients get the fixed message of the code.
+            logger.warning("run %s failed (%s): %r", spec.run_id, classified.code, exc)
         await _end_failed(env, spec.run_id, classified.to_event(), progress)
 
 
@@ -242,7 +245,8 @@ async def _finish(
             chapter_number=spec.request["chapter_number"],
             title=spec.request["title"],
             content=content,
-            summary=summarize_chapter(content),
+            summary=state.get("summary") or summarize_chapter(content),
+            summary_source=state.get("summary_source", "extract"),
             choice_question=state["choice_question"],
             choices=list(state["choices"]),
             choices_source=state["choices_source"],

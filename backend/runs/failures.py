@@ -6,8 +6,9 @@
      └── PersistFailed     the finished chapter could not be stored            -> PERSIST_FAILED
 
 Exceptions from the model backend are classified by `classify_backend_error`. The message of
-a failure may quote the backend (for the parent and the logs); a child's app is told only the
-fixed `CHILD_ERROR_MESSAGES` of its code.
+a failure (in the `error` event and the run's record) is StoryStream's own wording, never the
+backend's text, which goes to the log only; a child's app is told only the fixed
+`CHILD_ERROR_MESSAGES` of its code.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ class Classified:
 
 
 def classify_backend_error(exc: BaseException) -> Classified:
-    """Map an exception raised while the story was being written to an error code."""
+    """Map an exception raised while the story was being written to an error code and the fixed
+    wire message of that case. The exception's own text (a driver's or a server's words) never
+    goes into the message: the executor logs it with the run id (issue 13, finding 12)."""
     if isinstance(exc, RunFailure):
         return Classified(exc.code, exc.retryable, str(exc))
     # The ollama client turns refused connections into the builtin ConnectionError.
@@ -87,14 +90,14 @@ def classify_backend_error(exc: BaseException) -> Classified:
             "LLM_UNAVAILABLE", True, "the story model is not reachable right now; try again soon"
         )
     if isinstance(exc, LocalModelUnavailable):
-        return Classified("LLM_UNAVAILABLE", False, f"the embedded story model cannot run: {exc}")
+        return Classified("LLM_UNAVAILABLE", False, "the embedded story model cannot run")
     if isinstance(exc, ollama.ResponseError) and exc.status_code == 404:
         return Classified(
-            "LLM_UNAVAILABLE", False, f"the story model is not installed on the backend: {exc}"
+            "LLM_UNAVAILABLE", False, "the story model is not installed on the backend"
         )
     if isinstance(exc, ollama.ResponseError | ScriptedModelError):
-        return Classified("LLM_ERROR", True, f"the story model failed while writing: {exc}")
+        return Classified("LLM_ERROR", True, "the story model failed while writing")
     if isinstance(exc, httpx.HTTPError | json.JSONDecodeError):
-        return Classified("LLM_ERROR", True, f"the connection to the story model broke: {exc}")
+        return Classified("LLM_ERROR", True, "the connection to the story model broke")
     logger.error("run failed with an unexpected error", exc_info=exc)
-    return Classified("LLM_ERROR", True, f"the story could not be written: {exc}")
+    return Classified("LLM_ERROR", True, "the story could not be written")

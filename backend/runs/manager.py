@@ -26,6 +26,7 @@ class _LiveRun:
     spec: RunSpec
     control: RunControl
     task: asyncio.Task[None]
+    family_id: int
 
 
 class ShuttingDown(Exception):
@@ -34,6 +35,19 @@ class ShuttingDown(Exception):
 
 class Overloaded(Exception):
     """Every run slot is busy and the queue is full; the message says when to try again."""
+
+
+class FamilyAtCapacity(Exception):
+    """The family already has its share of runs being written or waiting (issue 13)."""
+
+
+def first_story_reserve(max_live_runs: int) -> int:
+    """Places kept for families with no run in flight: a quarter of them, at least one. A
+    family's second or later run never takes these, so one family's burst cannot refuse
+    another family's first story while any place is left. (Only while the per-family cap is
+    below the number of places: a cap that large says one family may fill them, as a benchmark
+    or a single-family install does.)"""
+    return max(1, max_live_runs // 4)
 
 
 class RunManager:
@@ -45,16 +59,22 @@ class RunManager:
         model: str,
         runner_id: str,
         max_live_runs: int | None = None,
+        family_runs_in_flight: int | None = None,
     ) -> None:
         self.env = env
         # Recorded on every run, so other replicas can tell when this process is gone.
         self.runner_id = runner_id
         # Running plus queued runs this process takes before it refuses new ones.
         self.max_live_runs = max_live_runs
+        # Running plus queued runs one family (parent account) may have in this process.
+        self.family_runs_in_flight = family_runs_in_flight
         self.provider = provider
         self.model = model
         self.accepting = True
         self._live: dict[str, _LiveRun] = {}
+        # Runs admitted but not live yet (their row and log are being created): counted too, so
+        # that concurrent submits cannot all pass the limits before any of them is live.
+        self._admitted: dict[str, int] = {}
         self._finalizers: set[asyncio.Task[None]] = set()
 
     @property
@@ -64,16 +84,61 @@ class RunManager:
     def is_live(self, run_id: str) -> bool:
         return run_id in self._live
 
-    async def submit(self, *, child_id: int, series_id: int | None, request: StoryRequest) -> str:
-        """Record a queued run, open its event log and start it; returns the run id."""
+    def family_in_flight(self, family_id: int) -> int:
+        live = sum(1 for run in self._live.values() if run.family_id == family_id)
+        return live + sum(1 for family in self._admitted.values() if family == family_id)
+
+    def _admit(self, run_id: str, family_id: int) -> None:
+        """Take a place for a new run, or refuse it: the service is full, the family is at its
+        cap, or only the places kept for other families' first stories are left."""
         if not self.accepting:
             raise ShuttingDown("the service is shutting down and starts no new stories")
-        if self.max_live_runs is not None and len(self._live) >= self.max_live_runs:
+        taken = len(self._live) + len(self._admitted)
+        if self.max_live_runs is not None and taken >= self.max_live_runs:
             raise Overloaded(
                 f"StoryStream is writing and queueing as many stories as it can "
                 f"({self.max_live_runs}); try again shortly"
             )
+        in_flight = self.family_in_flight(family_id)
+        cap = self.family_runs_in_flight
+        if cap is not None and in_flight >= cap:
+            raise FamilyAtCapacity(
+                f"this family already has {cap} {'story' if cap == 1 else 'stories'} being "
+                "written or waiting; start the next when one has finished"
+            )
+        if (
+            in_flight > 0
+            and self.max_live_runs is not None
+            and cap is not None
+            and cap < self.max_live_runs
+            and self.max_live_runs - taken <= first_story_reserve(self.max_live_runs)
+        ):
+            raise Overloaded(
+                "StoryStream is nearly full and keeps its last places for families without a "
+                "story in progress; try again when one of yours has finished"
+            )
+        self._admitted[run_id] = family_id
+
+    async def submit(
+        self, *, child_id: int, family_id: int, series_id: int | None, request: StoryRequest
+    ) -> str:
+        """Record a queued run, open its event log and start it; returns the run id."""
         run_id = uuid.uuid4().hex
+        self._admit(run_id, family_id)
+        try:
+            await self._start(run_id, child_id, family_id, series_id, request)
+        finally:
+            self._admitted.pop(run_id, None)
+        return run_id
+
+    async def _start(
+        self,
+        run_id: str,
+        child_id: int,
+        family_id: int,
+        series_id: int | None,
+        request: StoryRequest,
+    ) -> None:
         async with self.env.sessions() as session, session.begin():
             session.add(
                 Run(
@@ -94,7 +159,7 @@ class RunManager:
         spec = RunSpec(run_id=run_id, child_id=child_id, series_id=series_id, request=request)
         control = RunControl()
         task = asyncio.create_task(execute_run(spec, self.env, control), name=f"run-{run_id}")
-        self._live[run_id] = _LiveRun(spec=spec, control=control, task=task)
+        self._live[run_id] = _LiveRun(spec=spec, control=control, task=task, family_id=family_id)
         task.add_done_callback(lambda finished: self._on_done(run_id, finished))
         logger.info(
             "run %s started: child %s, theme %s, chapter %s",
@@ -103,7 +168,6 @@ class RunManager:
             request["theme"]["id"],
             request["chapter_number"],
         )
-        return run_id
 
     def cancel(self, run_id: str, reason: StopReason = "cancelled") -> bool:
         """Ask a live run to stop; False when it is not running in this process."""

@@ -5,7 +5,7 @@ Pure: no I/O, no clock. One `EventMapper` per run; feed it every event in order.
     on_chain_start  (graph)            -> node workflow started (with run_id)
     on_chain_start  (node)             -> node <name> started
     on_chain_start  (generate, again)  -> node generate retrying, then reset
-    on_custom_event (queued)           -> node generate queued, with the place in the queue
+    on_custom_event (queued)           -> node generate (or ending) queued, with the place
     on_custom_event (visible tokens)   -> content, one per token the sentence gate released
     on_custom_event (repair)           -> node generate repairing (a held-back sentence)
     on_chat_model_stream (generate)    -> nothing shown; counted for the run's timeouts
@@ -46,6 +46,9 @@ PROGRESS: Mapping[tuple[str, str], int] = {
     ("generate", "retrying"): 5,
     ("generate", "repairing"): 5,
     ("generate", "completed"): 70,
+    ("ending", "queued"): 71,
+    ("ending", "started"): 71,
+    ("ending", "completed"): 74,
     ("safety_check", "started"): 75,
     ("safety_check", "completed"): 85,
     ("metrics", "started"): 90,
@@ -72,7 +75,7 @@ class EventMapper:
         if not event.get("parent_ids") and name == GRAPH_NAME:
             return self._graph_event(kind, event)
         if kind == "on_custom_event":
-            return self._custom(name, event["data"])
+            return self._custom(name, event["data"], _node_of(event))
         node = _node_of(event)
         if node is None:
             return []
@@ -113,7 +116,7 @@ class EventMapper:
             ResetEvent(reason=self._last_rejection, attempt=self.attempt),
         ]
 
-    def _custom(self, name: str, data: Any) -> list[WireEvent]:
+    def _custom(self, name: str, data: Any, node: NodeName | None) -> list[WireEvent]:
         if name == VISIBLE_TOKEN_EVENT:
             return [ContentEvent(chunk=piece, attempt=self.attempt) for piece in data["pieces"]]
         if name == REPAIR_EVENT:
@@ -121,9 +124,12 @@ class EventMapper:
             self.phase = "waiting_for_first_token"
             return [_node("generate", "repairing")]
         if name == QUEUED_EVENT:
-            self.phase = "queued"
-            return [_node("generate", "queued", position=data["position"])]
-        if name == DEQUEUED_EVENT:
+            # The embedded model is lent per call: the ending call may wait for it too.
+            waiting: NodeName = "ending" if node == "ending" else "generate"
+            if waiting == "generate":
+                self.phase = "queued"
+            return [_node(waiting, "queued", position=data["position"])]
+        if name == DEQUEUED_EVENT and node != "ending":
             self.phase = "waiting_for_first_token"
         return []
 

@@ -118,6 +118,8 @@ async def test_openapi_documents_every_route(client: httpx.AsyncClient) -> None:
         "/api/v1/auth/register",
         "/api/v1/auth/login",
         "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/password",
         "/api/v1/auth/me",
         "/api/v1/stream-tickets",
         "/api/v1/children/{child_id}/themes",
@@ -138,5 +140,8 @@ async def test_openapi_documents_every_route(client: httpx.AsyncClient) -> None:
         "/api/v1/runs/{run_id}/stream",
         "/api/v1/runs/{run_id}/cancel",
         "/api/v1/stories/generate/stream",
+        "/api/v1/children/{child_id}/pairing-codes",
+        "/api/v1/children/{child_id}/runs",
+        "/api/v1/pairing/claim",
         "/api/v1/stories/{story_id}",
     }

@@ -173,6 +173,26 @@ def test_queue_position_becomes_a_queued_node_event_and_pauses_the_first_token_c
     assert mapper.phase == "waiting_for_first_token"
 
 
+def test_the_ending_call_waiting_for_the_embedded_model_is_an_ending_queued_event() -> None:
+    mapper = EventMapper("run-1")
+    mapper.phase = "checking"
+    queued = {
+        "event": "on_custom_event",
+        "name": "storystream.queued",
+        "parent_ids": ["a", "b"],
+        "metadata": {"langgraph_node": "ending"},
+        "data": {"position": 1},
+    }
+    events = mapper.map(queued)  # type: ignore[arg-type]
+    assert [event.model_dump(exclude_none=True) for event in events] == [
+        {"type": "node", "node": "ending", "status": "queued", "progress": 71, "position": 1}
+    ]
+    # No story token is awaited: the first-token clock stays off.
+    assert mapper.phase == "checking"
+    assert mapper.map({**queued, "name": "storystream.dequeued"}) == []  # type: ignore[arg-type]
+    assert mapper.phase == "checking"
+
+
 def test_a_repair_becomes_a_repairing_node_event_and_restarts_the_first_token_clock() -> None:
     mapper = EventMapper("run-1")
     mapper.phase = "generating"

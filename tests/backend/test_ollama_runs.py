@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,10 +14,13 @@ from backend.app import create_app
 from backend.settings import Settings
 from tests.support import (
     STORY_BODY,
+    STORY_ENDING,
     STORY_TEXT,
+    OllamaChat,
     collect,
     create_child,
     event_types,
+    json_chunks,
     make_settings,
     ndjson,
     ollama_chat_lines,
@@ -27,7 +29,11 @@ from tests.support import (
     streamed_text,
     wait_for_run,
 )
+from workflows.ending import ChapterEnding
 from workflows.providers.scripted import tokenize
+from workflows.story_format import STOP_SEQUENCES
+from workflows.summary import summarize_chapter
+from workflows.themes import load_theme_catalogue
 
 OLLAMA = "http://ollama.test:11434"
 
@@ -69,9 +75,8 @@ async def _stream_story(client: httpx.AsyncClient, **params: object) -> list:  #
 async def test_story_streams_from_ollama_and_is_stored(
     client: httpx.AsyncClient, ollama: respx.MockRouter
 ) -> None:
-    chat = ollama.post("/api/chat").respond(
-        200, content=ndjson(ollama_chat_lines(tokenize(STORY_TEXT)))
-    )
+    chat = OllamaChat([tokenize(STORY_TEXT)])
+    ollama.post("/api/chat").mock(side_effect=chat)
     frames = await _stream_story(client, title="The Silver Key")
 
     types = event_types(frames)
@@ -79,34 +84,48 @@ async def test_story_streams_from_ollama_and_is_stored(
     assert types[-4:] == ["metadata", "node", "node", "complete"]
     assert [frame.id for frame in frames] == list(range(1, len(frames) + 1))
     assert streamed_text(frames) == STORY_BODY
+    nodes = [(f.data["node"], f.data["status"]) for f in frames if f.event == "node"]
+    ending_at = nodes.index(("ending", "started"))
+    assert nodes[ending_at - 1 : ending_at + 2] == [
+        ("generate", "completed"),
+        ("ending", "started"),
+        ("ending", "completed"),
+    ]
 
     story = frames[-1].data["story"]
     assert story["content"] == STORY_BODY
-    assert story["choices"] == [
-        "Open the little blue door",
-        "Ask the robin for help",
-        "Show the key to Grandma",
-    ]
+    assert story["choices"] == STORY_ENDING["choices"]
     assert story["choice_question"] == "What should Mia do next?"
-    tokens = len(tokenize(STORY_TEXT))  # Ollama's eval_count in the final line
+    assert story["choices_source"] == "model"
+    # Two calls, each with Ollama's prompt_eval_count (321) and eval_count (its tokens).
+    tokens = len(tokenize(STORY_TEXT)) + len(json_chunks(STORY_ENDING))
     assert story["usage"] == {
-        "input_tokens": 321,
+        "input_tokens": 2 * 321,
         "output_tokens": tokens,
-        "total_tokens": 321 + tokens,
+        "total_tokens": 2 * 321 + tokens,
     }
     stored = (await client.get(f"/api/v1/stories/{story['id']}")).json()
     assert stored["content"] == STORY_BODY
     assert stored["title"] == "The Silver Key"
+    assert (stored["summary"], stored["summary_source"]) == (STORY_ENDING["summary"], "model")
 
-    sent = json.loads(chat.calls.last.request.content)
-    assert sent["model"] == "llama3.2:3b"
-    assert sent["stream"] is True
-    assert [message["role"] for message in sent["messages"]] == ["system", "user"]
-    assert '"Mia"' in sent["messages"][1]["content"]
+    body, ending = chat.requests
+    assert body["model"] == "llama3.2:3b"
+    assert body["stream"] is True
+    assert "format" not in body
+    # The body stops where an ending to the reader would begin (the splitter drops the rest).
+    assert body["options"]["stop"] == list(STOP_SEQUENCES)
+    assert [message["role"] for message in body["messages"]] == ["system", "user"]
+    assert '"Mia"' in body["messages"][1]["content"]
+    # The ending is Ollama structured output: `format` is the schema of workflows.ending.
+    assert ending["format"] == ChapterEnding.model_json_schema()
+    assert ending["format"]["properties"]["choices"]["minItems"] == 2
+    assert ending["format"]["properties"]["choices"]["maxItems"] == 3
+    assert f"########\n{STORY_BODY}\n########" in ending["messages"][1]["content"]
 
     run = await wait_for_run(client, story["run_id"], {"completed"})
     assert (run["input_tokens"], run["output_tokens"], run["story_id"]) == (
-        321,
+        2 * 321,
         tokens,
         story["id"],
     )
@@ -191,9 +210,8 @@ async def test_stalled_backend_is_caught_by_the_idle_timeout(
 async def test_next_chapter_prompt_carries_a_summary_of_the_previous_one(
     client: httpx.AsyncClient, ollama: respx.MockRouter
 ) -> None:
-    chat = ollama.post("/api/chat").respond(
-        200, content=ndjson(ollama_chat_lines(tokenize(STORY_TEXT)))
-    )
+    chat = OllamaChat([tokenize(STORY_TEXT)])
+    ollama.post("/api/chat").mock(side_effect=chat)
     first = await _stream_story(client)
     child_id = first[-1].data["story"]["child_id"]
     second = await collect(
@@ -203,11 +221,9 @@ async def test_next_chapter_prompt_carries_a_summary_of_the_previous_one(
     )
     story = second[-1].data["story"]
     assert (story["chapter_number"], story["title"]) == (2, "Mia's Space Adventure")
-    prompt = json.loads(chat.calls.last.request.content)["messages"][1]["content"]
+    prompt = chat.story_requests[-1]["messages"][1]["content"]
     assert "Write chapter 2" in prompt
-    assert (
-        "The story so far: Chapter 1: Mia found a tiny silver key under the garden gate." in prompt
-    )
+    assert f'The story so far: "Chapter 1: {STORY_ENDING["summary"]}"' in prompt
 
 
 async def test_readyz_reports_the_llm_backend(
@@ -222,7 +238,8 @@ async def test_readyz_reports_the_llm_backend(
     tags.respond(200, json={"models": [{"name": "mistral:latest"}]})
     missing = await client.get("/readyz")
     assert missing.status_code == 503
-    assert "ollama pull llama3.2:3b" in missing.json()["llm"]["detail"]
+    # Which dependency is down, not the backend's words (those are logged: issue 13).
+    assert missing.json()["llm"]["detail"] == "story model (ollama) not ready"
 
     tags.mock(side_effect=httpx.ConnectError("refused"))
     down = await client.get("/readyz")
@@ -263,20 +280,93 @@ async def test_ollama_repairs_a_held_back_sentence_by_continuing_the_chat(
     shown = "Mia found a tiny silver key under the garden gate."
     unsafe = " Then a pirate pulled out a gun and pointed it at her."
     rest = " Then a robin landed on the gate and sang to her." + STORY_TEXT[len(STORY_BODY) :]
-    chat = ollama.post("/api/chat")
-    chat.side_effect = [
-        httpx.Response(200, content=ndjson(ollama_chat_lines(tokenize(shown + unsafe + rest)))),
-        httpx.Response(200, content=ndjson(ollama_chat_lines(tokenize(rest.lstrip())))),
-    ]
+    chat = OllamaChat([tokenize(shown + unsafe + rest), tokenize(rest.lstrip())])
+    ollama.post("/api/chat").mock(side_effect=chat)
     frames = await _stream_story(client)
     assert "reset" not in event_types(frames)
     assert [f.data["status"] for f in frames if f.event == "node"].count("repairing") == 1
     text = streamed_text(frames)
     assert text == shown + rest.split("\n\nQUESTION")[0]
     assert frames[-1].data["story"]["content"] == text
-    repair = json.loads(chat.calls.last.request.content)["messages"]
+    repair = chat.story_requests[-1]["messages"]
     assert [message["role"] for message in repair] == ["system", "user", "assistant", "user"]
     assert repair[2]["content"] == shown
     assert "touched on" in repair[3]["content"]
     assert "weapons" in repair[3]["content"]
     assert "gun" not in repair[3]["content"]
+
+
+# How models end a chapter when left to themselves (issue 12), after the same story body.
+CHAPTER_ENDINGS = {
+    "numbered list": "\n\nWhat should Mia do next?\n1. Open the little blue door\n2. Ask the robin",
+    "lettered list": "\n\nWhere should Mia go now?\nA) Open the little blue door\nB) Ask the robin",
+    "inline question": " Should Mia open the door, or ask the robin? You decide!",
+    "no ending": "",
+}
+
+
+@pytest.mark.parametrize("style", sorted(CHAPTER_ENDINGS))
+async def test_whatever_ending_the_model_writes_the_choices_come_from_structured_output(
+    client: httpx.AsyncClient, ollama: respx.MockRouter, style: str
+) -> None:
+    chat = OllamaChat([tokenize(STORY_BODY + CHAPTER_ENDINGS[style])])
+    ollama.post("/api/chat").mock(side_effect=chat)
+    frames = await _stream_story(client)
+
+    assert streamed_text(frames) == STORY_BODY
+    story = frames[-1].data["story"]
+    assert (story["choice_question"], story["choices"], story["choices_source"]) == (
+        STORY_ENDING["question"],
+        STORY_ENDING["choices"],
+        "model",
+    )
+    stored = (await client.get(f"/api/v1/stories/{story['id']}")).json()
+    assert (stored["content"], stored["choices"], stored["choice_question"]) == (
+        STORY_BODY,
+        STORY_ENDING["choices"],
+        STORY_ENDING["question"],
+    )
+    assert len(chat.ending_requests) == 1
+
+
+async def test_an_invalid_structured_answer_is_asked_for_once_more(
+    client: httpx.AsyncClient, ollama: respx.MockRouter
+) -> None:
+    one_choice = {**STORY_ENDING, "choices": ["Open the little blue door"]}
+    chat = OllamaChat([tokenize(STORY_BODY)], endings=[one_choice, STORY_ENDING])
+    ollama.post("/api/chat").mock(side_effect=chat)
+    story = (await _stream_story(client))[-1].data["story"]
+    assert (story["choices"], story["choices_source"]) == (STORY_ENDING["choices"], "model")
+    assert len(chat.ending_requests) == 2
+
+
+async def test_the_theme_choices_stand_in_only_after_the_retry_fails_too(
+    client: httpx.AsyncClient, ollama: respx.MockRouter
+) -> None:
+    chat = OllamaChat([tokenize(STORY_BODY)], endings=['{"question": "What now', "not json"])
+    ollama.post("/api/chat").mock(side_effect=chat)
+    story = (await _stream_story(client))[-1].data["story"]
+    theme = load_theme_catalogue()["space"].spec()
+    assert (story["choice_question"], story["choices"], story["choices_source"]) == (
+        theme["fallback_question"],
+        theme["fallback_choices"],
+        "theme",
+    )
+    assert len(chat.ending_requests) == 2
+    stored = (await client.get(f"/api/v1/stories/{story['id']}")).json()
+    assert (stored["summary"], stored["summary_source"]) == (
+        summarize_chapter(STORY_BODY),
+        "extract",
+    )
+
+
+async def test_an_unsafe_structured_ending_is_never_shown(
+    client: httpx.AsyncClient, ollama: respx.MockRouter
+) -> None:
+    unsafe = {**STORY_ENDING, "choices": ["Grab the gun and shoot the robin", "Run away"]}
+    chat = OllamaChat([tokenize(STORY_BODY)], endings=[unsafe, unsafe])
+    ollama.post("/api/chat").mock(side_effect=chat)
+    story = (await _stream_story(client))[-1].data["story"]
+    assert story["choices_source"] == "theme"
+    assert "gun" not in " ".join(story["choices"])
+    assert len(chat.ending_requests) == 2

@@ -41,10 +41,18 @@ async def test_auto_serves_real_stories_from_the_embedded_model(serve: Serve) ->
         assert types[-1] in {"complete", "error"}
         assert types.count("content") >= 10
         assert "safety" in types
+        nodes = [(f.data["node"], f.data["status"]) for f in frames if f.event == "node"]
+        assert ("ending", "completed") in nodes
         if types[-1] == "complete":
             story = frames[-1].data["story"]
+            # Decoded under the JSON-schema grammar: the model's own question and choices.
+            assert story["choices_source"] == "model"
+            assert 2 <= len(story["choices"]) <= 3
+            assert story["choice_question"].endswith("?")
             stored = (await client.get(f"/api/v1/stories/{story['id']}")).json()
             assert stored["content"] == streamed_text(frames)
+            assert stored["choices"] == story["choices"]
+            assert stored["summary_source"] == "model"
             run = (await client.get(f"/api/v1/runs/{story['run_id']}")).json()
             assert (run["provider"], run["model"]) == ("local", "SmolLM2-135M-Instruct.Q4_1.gguf")
             assert run["output_tokens"] >= types.count("content")

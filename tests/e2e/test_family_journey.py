@@ -16,7 +16,7 @@ async def test_family_journey_from_sign_up_to_the_second_chapter(serve: Serve) -
             registered = await parent.post(
                 "/api/v1/auth/register", json={"email": "sam@example.com", "password": PASSWORD}
             )
-            assert registered.status_code == 201
+            assert registered.status_code == 202
             login = await parent.post(
                 "/api/v1/auth/login", json={"email": "sam@example.com", "password": PASSWORD}
             )

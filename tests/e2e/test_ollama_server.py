@@ -5,11 +5,13 @@ from __future__ import annotations
 from tests.e2e.conftest import Serve
 from tests.support import (
     STORY_BODY,
+    STORY_ENDING,
     STORY_TEXT,
     LiveServer,
     collect,
     create_child,
     event_types,
+    json_chunks,
     ollama_speaking_app,
     streamed_text,
 )
@@ -40,4 +42,10 @@ async def test_auto_picks_a_reachable_ollama_and_streams_its_story(serve: Serve)
             story = frames[-1].data["story"]
             stored = (await client.get(f"/api/v1/stories/{story['id']}")).json()
             assert stored["content"] == STORY_BODY
-            assert story["usage"]["output_tokens"] == len(tokenize(STORY_TEXT))
+            # The body's tokens and the structured ending's chunks (Ollama's eval_count each).
+            ending_chunks = len(json_chunks(STORY_ENDING))
+            assert story["usage"]["output_tokens"] == len(tokenize(STORY_TEXT)) + ending_chunks
+            assert (story["choices"], story["choices_source"]) == (
+                STORY_ENDING["choices"],
+                "model",
+            )

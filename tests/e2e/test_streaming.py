@@ -27,6 +27,9 @@ CONTRACT_ORDER = [
     ("node", "generate", "started"),
     ("content", None, None),
     ("node", "generate", "completed"),
+    # The question, choices and summary: a structured-output call, never streamed as content.
+    ("node", "ending", "started"),
+    ("node", "ending", "completed"),
     ("node", "safety_check", "started"),
     ("safety", None, None),
     ("node", "safety_check", "completed"),
@@ -86,6 +89,8 @@ async def test_successful_run_streams_contract_events_in_order_and_stores_what_w
             0,
             5,
             70,
+            71,
+            74,
             75,
             85,
             90,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from tests.support import story_request
+from tests.support import STORY_BODY, story_request
+from workflows.ending import ChapterEnding
 from workflows.prompts import load_prompt_library
 from workflows.providers.local import (
     LocalChatModel,
@@ -17,7 +19,11 @@ from workflows.providers.local import (
     local_model_problem,
 )
 from workflows.state import SafetyIssue
-from workflows.story_prompt import build_repair_messages, build_story_messages
+from workflows.story_prompt import (
+    build_ending_messages,
+    build_repair_messages,
+    build_story_messages,
+)
 
 PROBLEM = local_model_problem(embedded_model_path())
 pytestmark = pytest.mark.skipif(
@@ -113,3 +119,20 @@ async def test_a_repair_request_continues_the_story_on_the_embedded_model(
     model = LocalChatModel(pool=pool, temperature=0.0, max_tokens=24)
     tokens = [chunk.text async for chunk in model.astream(messages) if chunk.text]
     assert len(tokens) >= 5
+
+
+async def test_structured_output_is_decoded_under_the_json_schema_grammar(
+    pool: LocalModelPool,
+) -> None:
+    model = LocalChatModel(pool=pool, temperature=0.0, max_tokens=24)
+    structured = model.with_structured_output(
+        ChapterEnding, method="json_schema", include_raw=True, max_tokens=260
+    )
+    messages = build_ending_messages(load_prompt_library(), story_request(), STORY_BODY)
+    answer = await structured.ainvoke(messages)
+    assert isinstance(answer, dict)
+    # The grammar makes the answer JSON of the schema's shape even from a 135M model; the
+    # chapter's budget (24) does not cut it short.
+    raw = json.loads(answer["raw"].text)
+    assert sorted(raw) == ["choices", "question", "summary"]
+    assert 2 <= len(raw["choices"]) <= 3

@@ -1,5 +1,6 @@
-"""`generate`: streams a chapter from the chat model, shows the child each sentence that passes
-the checks, repairs a held-back sentence in place, and splits off the question and choices.
+"""`generate`: streams a chapter's body from the chat model, shows the child each sentence that
+passes the checks, repairs a held-back sentence in place, and drops any ending the model writes
+for the reader (the `ending` node asks for the question and choices as structured output).
 
 A repair stops the model, keeps everything the child has read, and asks the model to continue
 from the last shown sentence with guidance that names the problem's category; the child sees a
@@ -16,41 +17,25 @@ from typing import Any, cast
 
 from langchain_core.callbacks.manager import adispatch_custom_event
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessageChunk, BaseMessage, BaseMessageChunk
+from langchain_core.messages import BaseMessage, BaseMessageChunk
 from langgraph.runtime import Runtime
 
 from workflows.context import StoryContext
 from workflows.policy import sentence_check
 from workflows.sentence_gate import SentenceGate
 from workflows.state import BlockedSentence, Repair, StoryState, TokenUsage
-from workflows.story_format import StoryBodySplitter, parse_story_output
-from workflows.story_prompt import build_repair_messages, build_story_messages
+from workflows.story_format import STOP_SEQUENCES, StoryBodySplitter, story_body
+from workflows.story_prompt import (
+    build_repair_messages,
+    build_story_messages,
+    call_options,
+)
+from workflows.usage import add_usage, usage_of
 
 # The one way story text reaches a client: the event mapper turns these into `content` events.
 VISIBLE_TOKEN_EVENT = "storystream.token"
 # A held-back sentence is being written again; the mapper turns it into `node` `repairing`.
 REPAIR_EVENT = "storystream.repair"
-
-
-def _usage(message: BaseMessageChunk | None) -> TokenUsage | None:
-    if not isinstance(message, AIMessageChunk) or message.usage_metadata is None:
-        return None
-    usage = message.usage_metadata
-    return TokenUsage(
-        input_tokens=usage["input_tokens"],
-        output_tokens=usage["output_tokens"],
-        total_tokens=usage["total_tokens"],
-    )
-
-
-def _add_usage(total: TokenUsage | None, more: TokenUsage | None) -> TokenUsage | None:
-    if total is None or more is None:
-        return total or more
-    return TokenUsage(
-        input_tokens=total["input_tokens"] + more["input_tokens"],
-        output_tokens=total["output_tokens"] + more["output_tokens"],
-        total_tokens=total["total_tokens"] + more["total_tokens"],
-    )
 
 
 async def _show(pieces: list[str]) -> None:
@@ -65,8 +50,17 @@ class _Call:
     usage: TokenUsage | None
 
 
+def _stopped_by_budget(message: BaseMessageChunk | None) -> bool:
+    # Ollama's done_reason (the embedded model reports the same): "length" at num_predict.
+    return message is not None and message.response_metadata.get("done_reason") == "length"
+
+
 async def _stream(
-    model: BaseChatModel, messages: list[BaseMessage], gate: SentenceGate, separator: str
+    model: BaseChatModel,
+    messages: list[BaseMessage],
+    gate: SentenceGate,
+    separator: str,
+    options: dict[str, Any],
 ) -> _Call:
     """One model call through the splitter and the gate; stops the model at a blocked sentence.
     `separator` goes before the first text, so a continuation does not run into the last
@@ -75,7 +69,10 @@ async def _stream(
     full: BaseMessageChunk | None = None
     written: list[str] = []
     # astream is an async generator: closing it on a break stops the model's stream at once.
-    model_stream = cast(AsyncGenerator[BaseMessageChunk, None], model.astream(messages))
+    model_stream = cast(
+        AsyncGenerator[BaseMessageChunk, None],
+        model.astream(messages, stop=list(STOP_SEQUENCES), **options),
+    )
     async with aclosing(model_stream) as stream:
         async for chunk in stream:
             full = chunk if full is None else full + chunk
@@ -89,10 +86,10 @@ async def _stream(
             if gate.blocked is not None:
                 break  # stop writing a draft that can no longer be shown
     if gate.blocked is None:
-        for piece in splitter.finish():
+        for piece in splitter.finish(drop_unfinished=_stopped_by_budget(full)):
             await _show(await gate.feed(piece))
         await _show(await gate.finish())
-    return _Call(text="".join(written), usage=_usage(full))
+    return _Call(text="".join(written), usage=usage_of(full))
 
 
 def _join(kept: str, continuation: str) -> str:
@@ -104,7 +101,7 @@ def _join(kept: str, continuation: str) -> str:
 async def generate(state: StoryState, runtime: Runtime[StoryContext]) -> dict[str, Any]:
     context = runtime.context
     request = state["request"]
-    theme = request["theme"]
+    options = call_options(context.profile, request)
     attempt = state.get("attempt", 0) + 1
     # A regenerated draft is told what was wrong with the one before it.
     earlier_issues = state["safety"]["issues"] if attempt > 1 and "safety" in state else []
@@ -113,13 +110,13 @@ async def generate(state: StoryState, runtime: Runtime[StoryContext]) -> dict[st
         check=sentence_check(context.safety, context.classifier, request),
         enabled=request["gate"] == "sentence",
     )
-    messages = build_story_messages(context.prompts, request, earlier_issues)
+    messages = build_story_messages(context.prompts, request, earlier_issues, context.profile)
     kept = ""  # the text the child read before the current call
     usage: TokenUsage | None = None
     separator = ""
     while True:
-        call = await _stream(context.model, messages, gate, separator)
-        usage = _add_usage(usage, call.usage)
+        call = await _stream(context.model, messages, gate, separator, options)
+        usage = add_usage(usage, call.usage)
         if gate.blocked is None or len(repairs) >= context.max_repairs:
             break
         blocked_issues = gate.blocked.issues
@@ -132,27 +129,15 @@ async def generate(state: StoryState, runtime: Runtime[StoryContext]) -> dict[st
         gate.resume()
         if kept.strip():
             messages = build_repair_messages(
-                context.prompts, request, earlier_issues, kept, blocked_issues
+                context.prompts, request, earlier_issues, kept, blocked_issues, context.profile
             )
             separator = "" if kept[-1].isspace() else " "
         else:
             # Nothing shown yet: a fresh start with the guidance costs the child nothing.
             messages = build_story_messages(
-                context.prompts, request, [*earlier_issues, *blocked_issues]
+                context.prompts, request, [*earlier_issues, *blocked_issues], context.profile
             )
     draft = _join(kept, call.text)
-
-    parsed = parse_story_output(draft)
-    if parsed.has_valid_choices and parsed.question is not None:
-        question, choices, source = parsed.question, list(parsed.choices), "model"
-    else:
-        # Small models do not always follow the format; the theme's own choices keep the
-        # reading app's "what next" screen working and are marked as such.
-        question, choices, source = (
-            theme["fallback_question"],
-            list(theme["fallback_choices"]),
-            "theme",
-        )
     blocked = (
         BlockedSentence(sentence=gate.blocked.sentence, issues=gate.blocked.issues)
         if gate.blocked is not None
@@ -161,12 +146,11 @@ async def generate(state: StoryState, runtime: Runtime[StoryContext]) -> dict[st
     return {
         "attempt": attempt,
         "draft": draft,
-        "story_text": parsed.body,
+        # What the child was shown is the chapter; a blocked draft keeps its whole body for
+        # the parent.
+        "story_text": gate.released if blocked is None else story_body(draft),
         "shown_text": gate.released,
         "blocked": blocked,
         "repairs": repairs,
-        "choice_question": question,
-        "choices": choices,
-        "choices_source": source,
         "usage": usage,
     }

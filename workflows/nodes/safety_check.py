@@ -1,4 +1,5 @@
-"""`safety_check`: judges the whole chapter (text, question and choices) before a child keeps it:
+"""`safety_check`: judges the whole chapter (text, question, choices and the summary that goes
+into the parent's library and the next chapter's prompt) before a child keeps it:
 the rules and the semantic classifier under the reader's policy, any sentence the streaming gate
 stopped, and the LLM judge when one is configured."""
 
@@ -16,7 +17,9 @@ from workflows.state import StoryState
 async def safety_check(state: StoryState, runtime: Runtime[StoryContext]) -> dict[str, Any]:
     context = runtime.context
     request = state["request"]
-    text = "\n".join([state["story_text"], state["choice_question"], *state["choices"]])
+    text = "\n".join(
+        [state["story_text"], state["choice_question"], *state["choices"], state["summary"]]
+    )
     issues = await text_issues(context.safety, context.classifier, text, request)
     blocked = state.get("blocked")
     if blocked is not None:

@@ -22,6 +22,7 @@ from workflows.providers.local import (
 )
 from workflows.providers.ollama_hosts import OllamaHost, OllamaHostPool, RoutedChatModel
 from workflows.providers.scripted import ScriptedChatModel
+from workflows.story_prompt import PromptProfile
 
 ProviderName = Literal["ollama", "local", "scripted"]
 RequestedProvider = Literal["auto", "ollama", "local", "scripted"]
@@ -39,9 +40,12 @@ class ProviderConfig:
     local_capacity: int = 1
     local_threads: int | None = None
     local_context_tokens: int = 2048
+    local_temperature: float = 0.4
+    local_repeat_penalty: float = 1.2
     scripted_text: str | None = None
     scripted_retry_text: str | None = None
     scripted_repair_text: str | None = None
+    scripted_ending_text: str | None = None
     scripted_tokens_per_second: float = 0.0
     scripted_fail_at_token: int | None = None
     chosen_because: str = "configured"
@@ -75,10 +79,12 @@ class ProviderStatus:
 
 @dataclass
 class BuiltModel:
-    """The chat model a service uses, and the embedded model pool behind it, if any."""
+    """The chat model a service uses, the embedded model pool behind it, if any, and the prompt
+    files it follows."""
 
     model: BaseChatModel
     pool: LocalModelPool | None = None
+    profile: PromptProfile = "standard"
 
     def close(self) -> None:
         if self.pool is not None:
@@ -238,15 +244,19 @@ def build_chat_model(config: ProviderConfig) -> BuiltModel:
             context=config.local_context_tokens,
         )
         model = LocalChatModel(
-            pool=pool, temperature=config.temperature, max_tokens=config.max_tokens
+            pool=pool,
+            temperature=min(config.temperature, config.local_temperature),
+            repeat_penalty=config.local_repeat_penalty,
+            max_tokens=config.max_tokens,
         )
-        return BuiltModel(model, pool)
+        return BuiltModel(model, pool, profile="embedded")
     if config.name == "scripted":
         return BuiltModel(
             ScriptedChatModel(
                 text=config.scripted_text,
                 retry_text=config.scripted_retry_text,
                 repair_text=config.scripted_repair_text,
+                ending_text=config.scripted_ending_text,
                 tokens_per_second=config.scripted_tokens_per_second,
                 fail_at_token=config.scripted_fail_at_token,
             )

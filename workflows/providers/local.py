@@ -22,13 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.callbacks.manager import adispatch_custom_event
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel, ConfigDict
 
 from workflows.fair_queue import FairQueue, ReportPosition
+from workflows.providers.structured import json_schema_output, require_json_schema_method
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -137,8 +139,18 @@ def _delta_text(part: Any) -> str | None:
     return content if isinstance(content, str) else None
 
 
+def _finish_reason(part: Any) -> str | None:
+    """ "stop", or "length" when `max_tokens` ran out (None until the last chunk)."""
+    reason = part["choices"][0].get("finish_reason")
+    return reason if isinstance(reason, str) else None
+
+
 class LocalChatModel(BaseChatModel):
-    """Streams from the embedded llama.cpp model, one token per chunk."""
+    """Streams from the embedded llama.cpp model, one token per chunk.
+
+    A call may pass `max_tokens` (a budget fitted to the chapter) and `format` (a JSON schema:
+    llama.cpp then decodes under the grammar it builds from the schema, so the answer is valid
+    JSON of that shape)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -146,6 +158,12 @@ class LocalChatModel(BaseChatModel):
     temperature: float = 0.8
     max_tokens: int = 900
     repeat_penalty: float = 1.15
+
+    def with_structured_output(
+        self, schema: dict[str, Any] | type, *, include_raw: bool = False, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        model, options = require_json_schema_method(schema, kwargs)
+        return json_schema_output(self, model, include_raw=include_raw, **options)
 
     @property
     def _llm_type(self) -> str:
@@ -194,37 +212,59 @@ class LocalChatModel(BaseChatModel):
                 logger.debug("no enclosing run to tell about queue position %s", position)
 
         async with self.pool.lend(report) as llama:
-            async for chunk in self._stream_from(llama, messages, stop):
+            async for chunk in self._stream_from(llama, messages, stop, kwargs):
                 yield chunk
 
+    def _completion_options(self, stop: list[str] | None, call: dict[str, Any]) -> dict[str, Any]:
+        budget = call.get("max_tokens") or self.max_tokens
+        options: dict[str, Any] = {
+            # A chapter's budget never exceeds the longest chapter; a structured answer (bounded
+            # by its schema) keeps its own.
+            "max_tokens": budget if "format" in call else min(budget, self.max_tokens),
+            "temperature": self.temperature,
+            "repeat_penalty": self.repeat_penalty,
+            "stop": stop,
+        }
+        schema = call.get("format")
+        if isinstance(schema, dict):
+            # llama-cpp-python turns the schema into a GBNF grammar and decodes under it.
+            options["response_format"] = {"type": "json_object", "schema": schema}
+        return options
+
     async def _stream_from(
-        self, llama: Llama, messages: list[BaseMessage], stop: list[str] | None
+        self,
+        llama: Llama,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        call: dict[str, Any],
     ) -> AsyncIterator[ChatGenerationChunk]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         stopping = threading.Event()
         chat = _as_chat_messages(messages)
+        options = self._completion_options(stop, call)
 
         def produce() -> None:
             try:
                 parts = llama.create_chat_completion(
                     messages=chat,  # type: ignore[arg-type]
                     stream=True,
-                    max_tokens=self.max_tokens,
-                    temperature=self.temperature,
-                    repeat_penalty=self.repeat_penalty,
-                    stop=stop,
+                    **options,
                 )
+                finish_reason = None
                 for part in parts:
                     if stopping.is_set():
                         break
                     delta = _delta_text(part)
                     if delta:
                         loop.call_soon_threadsafe(queue.put_nowait, ("token", delta))
+                    finish_reason = _finish_reason(part) or finish_reason
                 prompt_tokens = len(
                     llama.tokenize("\n".join(m["content"] for m in chat).encode("utf-8"))
                 )
-                loop.call_soon_threadsafe(queue.put_nowait, ("done", prompt_tokens))
+                loop.call_soon_threadsafe(
+                    queue.put_nowait, ("done", (prompt_tokens, finish_reason))
+                )
             except Exception as exc:
                 loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
 
@@ -239,11 +279,19 @@ class LocalChatModel(BaseChatModel):
                 elif kind == "error":
                     raise value
                 else:
+                    prompt_tokens, finish_reason = value
                     usage = UsageMetadata(
-                        input_tokens=value, output_tokens=produced, total_tokens=value + produced
+                        input_tokens=prompt_tokens,
+                        output_tokens=produced,
+                        total_tokens=prompt_tokens + produced,
                     )
+                    # "length": the token budget ran out mid-chapter, as Ollama's done_reason.
                     yield ChatGenerationChunk(
-                        message=AIMessageChunk(content="", usage_metadata=usage)
+                        message=AIMessageChunk(
+                            content="",
+                            usage_metadata=usage,
+                            response_metadata={"done_reason": finish_reason or "stop"},
+                        )
                     )
                     return
         finally:

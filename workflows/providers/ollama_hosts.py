@@ -15,10 +15,13 @@ from typing import Any
 
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel, ConfigDict
+
+from workflows.providers.structured import json_schema_output, require_json_schema_method
 
 logger = logging.getLogger(__name__)
 DOWN_SECONDS = 30.0
@@ -86,6 +89,35 @@ class RoutedChatModel(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "storystream-ollama-hosts"
+
+    def with_structured_output(
+        self, schema: dict[str, Any] | type, *, include_raw: bool = False, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        # As ChatOllama's json_schema method: `format` reaches the chosen host's request.
+        model, options = require_json_schema_method(schema, kwargs)
+        return json_schema_output(self, model, include_raw=include_raw, **options)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        last_error: BaseException | None = None
+        for host in self.pool.candidates():
+            host.in_flight += 1
+            try:
+                result = await host.model._agenerate(messages, stop, run_manager, **kwargs)
+            except UNREACHABLE as exc:
+                self.pool.mark_down(host, exc)
+                last_error = exc
+                continue
+            finally:
+                host.in_flight -= 1
+            self.pool.mark_up(host)
+            return result
+        raise NoHealthyHost(f"no Ollama host could take the call: {last_error}")
 
     def _generate(
         self,

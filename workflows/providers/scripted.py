@@ -6,15 +6,20 @@ It is never a production default (settings refuse it when `STORYSTREAM_ENV=produ
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel
+
+from workflows.providers.structured import json_schema_output, require_json_schema_method
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
 _NAME = re.compile(r'named "([^"]{1,60})"')
@@ -37,6 +42,14 @@ _SENTENCES = (
     "Everyone laughed when the rabbit did a funny hop.",
 )
 
+
+# The chapter between these lines is what prompts/ending_user.txt asks the model to end.
+_CHAPTER = re.compile(r"^#{8}\n(.*?)\n#{8}$", re.S | re.M)
+_SCRIPT_QUESTION = re.compile(r"^\W*question:\W*(.+)$", re.I | re.M)
+_SCRIPT_CHOICE = re.compile(r"^\W*choice \d:\s*(.+)$", re.I | re.M)
+# The ending of a script that does not write one itself.
+DEFAULT_QUESTION = "What should happen next?"
+DEFAULT_CHOICES = ("Look behind the old tree", "Ask a friend for help", "Go home for a rest")
 
 # Words of prompts/story_retry.txt: the prompt of a regenerated draft contains them.
 RETRY_MARKER = "could not be shown to the child"
@@ -90,6 +103,23 @@ def compose_story(prompt: str) -> str:
     )
 
 
+def compose_ending(script: str, prompt: str) -> str:
+    """The JSON a structured-output call gets: the question and choices the script itself ends
+    with (or a default), and the first sentence of the chapter in the prompt as its summary."""
+    question = _SCRIPT_QUESTION.search(script)
+    choices = [match.strip() for match in _SCRIPT_CHOICE.findall(script)]
+    chapter = _CHAPTER.search(prompt)
+    first = chapter.group(1).strip().split(". ")[0].strip().rstrip(".") if chapter else ""
+    summary = f"In this chapter: {first or 'the story began'}."
+    return json.dumps(
+        {
+            "question": question.group(1).strip() if question else DEFAULT_QUESTION,
+            "choices": choices[:3] if len(choices) >= 2 else list(DEFAULT_CHOICES),
+            "summary": summary[:400],
+        }
+    )
+
+
 def _last_prompt_text(messages: list[BaseMessage]) -> str:
     return "\n".join(message.text for message in messages)
 
@@ -102,6 +132,8 @@ class ScriptedChatModel(BaseChatModel):
     retry_text: str | None = None
     # Streamed instead when the prompt asks to continue after a held-back sentence.
     repair_text: str | None = None
+    # The answer to a structured-output call (a `format` schema), instead of `compose_ending`'s.
+    ending_text: str | None = None
     tokens_per_second: float = 0.0
     fail_at_token: int | None = None
 
@@ -109,8 +141,19 @@ class ScriptedChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "storystream-scripted"
 
-    def _tokens_for(self, messages: list[BaseMessage]) -> list[str]:
+    def with_structured_output(
+        self, schema: dict[str, Any] | type, *, include_raw: bool = False, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        model, options = require_json_schema_method(schema, kwargs)
+        return json_schema_output(self, model, include_raw=include_raw, **options)
+
+    def _tokens_for(self, messages: list[BaseMessage], call: dict[str, Any]) -> list[str]:
         prompt = _last_prompt_text(messages)
+        if "format" in call:
+            if self.ending_text is not None:
+                return tokenize(self.ending_text)
+            script = self.text if self.text is not None else compose_story(prompt)
+            return tokenize(compose_ending(script, prompt))
         if self.repair_text is not None and REPAIR_MARKER in messages[-1].text:
             return tokenize(self.repair_text)
         if self.retry_text is not None and RETRY_MARKER in prompt:
@@ -136,7 +179,7 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        tokens = self._tokens_for(messages)
+        tokens = self._tokens_for(messages, kwargs)
         for position in range(1, len(tokens) + 1):
             self._check_failure(position)
         message = AIMessage(content="".join(tokens), usage_metadata=self._usage(messages, tokens))
@@ -149,7 +192,7 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        tokens = self._tokens_for(messages)
+        tokens = self._tokens_for(messages, kwargs)
         for position, token in enumerate(tokens, start=1):
             self._check_failure(position)
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))
@@ -162,7 +205,7 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        tokens = self._tokens_for(messages)
+        tokens = self._tokens_for(messages, kwargs)
         delay = 1.0 / self.tokens_per_second if self.tokens_per_second > 0 else 0.0
         for position, token in enumerate(tokens, start=1):
             await asyncio.sleep(delay)
