@@ -98,6 +98,10 @@ ifdef NPM
 	cd frontend && npm run --silent check:api-types && npm run --silent typecheck
 endif
 
+# Server CPU per streamed token and time to first event for StoryStream (sentence-gated, and a
+# parent's ungated preview), the seed-style peer (bench/peer_app.py) and a bare SSE floor, with the
+# ratios, from one run (and StoryStream on asyncio + h11 against uvloop + httptools); then the
+# semantic check's cost on fresh text and the encoder runtimes. Results in bench/results/.
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.stream_bench
 	$(BIN)/python -m bench.safety_eval
@@ -109,7 +113,10 @@ COUNT ?= 16
 quality: $(VENV)/.installed
 	$(BIN)/python -m bench.quality --count $(COUNT)
 
-# N = 100, 500, 1000 concurrent streams, on one process and on two behind PostgreSQL and Redis.
+# N = 100, 300, 500 concurrent streams at 20 tokens/s on one process (stories over 100 children,
+# started 50 a second): completed, refused, added delay, duration over model time, CPU per token;
+# memory per idle open stream; a burst of 300 starts within one second. `--processes 1 2` adds two
+# processes behind PostgreSQL and Redis. Results in bench/results/capacity.json.
 capacity: $(VENV)/.installed
 	$(BIN)/python -m bench.capacity
 

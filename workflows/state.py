@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, TypedDict
 
 Severity = Literal["low", "medium", "high"]
@@ -68,7 +69,10 @@ class TokenUsage(TypedDict):
     total_tokens: int
 
 
-class BlockedSentence(TypedDict):
+@dataclass
+class BlockedSentence:
+    """A sentence the gate held back, and why (the sentence never reaches the child)."""
+
     sentence: str
     issues: list[SafetyIssue]
 
@@ -85,10 +89,8 @@ class StoryState(TypedDict, total=False):
     request: StoryRequest
     max_attempts: int
     attempt: int
-    draft: str
-    # The whole body of the draft, and the part of it the client was shown.
+    # The chapter as the client was shown it; for a blocked draft its whole body (for parents).
     story_text: str
-    shown_text: str
     blocked: BlockedSentence | None
     # Every repair of the chapter so far, across drafts.
     repairs: list[Repair]

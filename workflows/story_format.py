@@ -108,11 +108,6 @@ class StoryBodySplitter:
     _tail: list[str] = field(default_factory=list)
 
     @property
-    def ended(self) -> bool:
-        """True once the start of an ending addressed to the reader has been seen."""
-        return self._ended
-
-    @property
     def tail(self) -> str:
         """What was dropped as the ending, from its first sentence on, as written."""
         return "".join(self._tail)

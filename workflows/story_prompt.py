@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from workflows.body_shaping import ChapterShape
 from workflows.metrics import target_grade_band, target_word_count
 from workflows.prompts import PromptLibrary
 from workflows.state import SafetyIssue, StoryRequest
@@ -67,9 +68,11 @@ def interests_line(interests: list[str]) -> str:
     return f"The child loves {_quoted_list(interests)}: weave one of these in if it fits."
 
 
-def continuation_text(prompts: PromptLibrary, request: StoryRequest) -> str:
+def continuation_text(
+    prompts: PromptLibrary, request: StoryRequest, opening: str = "story_opening"
+) -> str:
     if request["chapter_number"] == 1 or not request["previous_summary"]:
-        return prompts.render("story_opening", child_name=quoted(request["child_name"]))
+        return prompts.render(opening, child_name=quoted(request["child_name"]))
     if request["chosen_choice"]:
         return prompts.render(
             "story_continuation",
@@ -173,26 +176,85 @@ def _embedded_story_messages(
         interests_line=interests_line(request["interests"]),
         blocked_topics_line=blocked_topics_line(request["blocked_topics"]),
         target_words=target_word_count(request["child_age"], request["story_length"]),
-        continuation=continuation_text(prompts, request),
+        # Not the standard opening: its "end at a moment where the reader can choose" made
+        # SmolLM2 write about the reader and the story instead of the story.
+        continuation=continuation_text(prompts, request, "embedded_story_opening"),
         retry_note=retry_note(prompts, earlier_issues),
         example_opening=prompts.render(f"embedded_example_{request['reading_level']}"),
     )
     return [SystemMessage(content=system), HumanMessage(content=user)]
 
 
-# The embedded model writes about 1.1 tokens a word (measured with bench.quality); the budget
-# ends a chapter near its target length, and stops a loop well before `max_tokens` would.
-EMBEDDED_TOKENS_PER_WORD = 1.15
+# The embedded model writes about 1.2 tokens a word (measured with bench.quality). It stops at
+# the end of a sentence once the chapter reaches its target (the shape below); the token budget
+# is only a bound on a chapter that never ends a sentence.
+EMBEDDED_TOKENS_PER_WORD = 1.5
 EMBEDDED_ENDING_TOKENS = 260
+# The chapter may not end before this share of its target length.
+EMBEDDED_MIN_LENGTH = 0.85
+
+
+def embedded_shape(request: StoryRequest) -> ChapterShape:
+    """How the embedded model's chapter should come out for this reader: its length, and the
+    sentence and word lengths that land it inside the reader's Flesch-Kincaid band."""
+    words = target_word_count(request["child_age"], request["story_length"])
+    low, high = target_grade_band(request["child_age"], request["reading_level"])
+    style = _EMBEDDED_STYLE[min(_EMBEDDED_STYLE, key=lambda grade: abs(grade - (low + high) / 2))]
+    return ChapterShape(target_words=words, min_words=round(words * EMBEDDED_MIN_LENGTH), **style)
+
+
+# By the centre of the reader's grade band: where a sentence is pushed towards its full stop,
+# and how strongly two-syllable, longer and rare words are avoided.
+_EMBEDDED_STYLE: dict[float, dict[str, Any]] = {
+    0.5: {
+        "sentence_words": 5,
+        "two_syllable_penalty": 1.5,
+        "long_word_penalty": 4.0,
+        "rare_word_penalty": 3.0,
+    },
+    1.0: {
+        "sentence_words": 6,
+        "two_syllable_penalty": 1.2,
+        "long_word_penalty": 3.5,
+        "rare_word_penalty": 3.0,
+    },
+    1.5: {
+        "sentence_words": 7,
+        "two_syllable_penalty": 1.0,
+        "long_word_penalty": 3.0,
+        "rare_word_penalty": 2.5,
+    },
+    2.5: {
+        "sentence_words": 8,
+        "two_syllable_penalty": 0.6,
+        "long_word_penalty": 2.0,
+        "rare_word_penalty": 2.0,
+    },
+    3.5: {
+        "sentence_words": 10,
+        "two_syllable_penalty": 0.3,
+        "long_word_penalty": 1.5,
+        "rare_word_penalty": 1.5,
+    },
+    5.5: {
+        "sentence_words": 14,
+        "two_syllable_penalty": 0.0,
+        "long_word_penalty": 0.5,
+        "rare_word_penalty": 0.5,
+    },
+}
 
 
 def call_options(profile: PromptProfile, request: StoryRequest) -> dict[str, Any]:
     """Per-call options for the story model: the embedded model gets a token budget fitted to
-    the chapter's length (the `max_tokens` of its llama.cpp call)."""
+    the chapter's length (the `max_tokens` of its llama.cpp call) and the shape of its body."""
     if profile != "embedded":
         return {}
     words = target_word_count(request["child_age"], request["story_length"])
-    return {"max_tokens": round(words * EMBEDDED_TOKENS_PER_WORD) + 16}
+    return {
+        "max_tokens": round(words * EMBEDDED_TOKENS_PER_WORD) + 32,
+        "shape": embedded_shape(request),
+    }
 
 
 def ending_options(profile: PromptProfile) -> dict[str, Any]:

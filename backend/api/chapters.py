@@ -16,6 +16,7 @@ from backend.api.schemas import StoryParams
 from backend.api.text_checks import refuse_unsafe_text
 from backend.auth.principals import StreamCaller, TicketCaller
 from backend.db.models import ACTIVE_RUN_STATUSES, Child, CustomTheme, Run, Series, Story, utcnow
+from backend.observability.context import bind_run_owner
 from workflows.state import StoryRequest, ThemeSpec
 from workflows.themes import load_theme_catalogue
 
@@ -157,6 +158,8 @@ async def plan_chapter(
     if isinstance(caller, TicketCaller) and caller.run_id is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "a ticket for one run cannot start a story")
     child = await load_child_for(session, caller, params.child_id)
+    # Every log line of the run this request starts carries them (issue 16).
+    bind_run_owner(child_id=child.id, family_id=child.parent_id or 0)
     if params.gate == "none" and acts_for_child_app(caller):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "only a parent may preview a story without the safety gate"

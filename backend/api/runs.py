@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,6 +92,13 @@ RUN_REFUSED: Responses = {
 }
 
 
+async def _release_connection(session: AsyncSession) -> None:
+    """End the request's transaction before the run is submitted: the run records itself in a
+    session of its own, and a request holding one pooled connection while it waits for a second
+    starves the pool in a burst (every connection held, every holder waiting)."""
+    await session.commit()
+
+
 def _family_of(child: Child) -> int:
     # Reached through an access check, so the child has a parent.
     return child.parent_id or 0
@@ -109,8 +115,11 @@ def _family_of(child: Child) -> int:
         **RUN_REFUSED,
     },
 )
-async def create_run(chapter: ChapterFromBody, services: ServicesDep) -> JSONResponse:
+async def create_run(
+    chapter: ChapterFromBody, services: ServicesDep, session: SessionDep, response: Response
+) -> RunCreated:
     """Start writing a chapter in the background; follow it at `stream_url`."""
+    await _release_connection(session)
     await services.quotas.take_run(_family_of(chapter.child))
     run_id = await services.runs.submit(
         child_id=chapter.child.id,
@@ -118,12 +127,8 @@ async def create_run(chapter: ChapterFromBody, services: ServicesDep) -> JSONRes
         series_id=chapter.series_id,
         request=chapter.request,
     )
-    body = RunCreated(run_id=run_id, stream_url=stream_url(run_id))
-    return JSONResponse(
-        body.model_dump(),
-        status_code=status.HTTP_201_CREATED,
-        headers={"Location": f"{API_PREFIX}/runs/{run_id}"},
-    )
+    response.headers["Location"] = f"{API_PREFIX}/runs/{run_id}"
+    return RunCreated(run_id=run_id, stream_url=stream_url(run_id))
 
 
 @router.get(
@@ -173,6 +178,7 @@ async def generate_story_stream(
             await claim_ticket_start(session, ticket)
             claimed = True
         await services.quotas.take_run(family)
+        await _release_connection(session)
         run_id = await services.runs.submit(
             child_id=chapter.child.id,
             family_id=family,

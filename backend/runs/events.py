@@ -1,7 +1,14 @@
-"""The typed events of the wire contract (v1); each serialises to the JSON of an SSE `data:`."""
+"""The typed events of the wire contract (v1); each serialises to the JSON of an SSE `data:`.
+
+`content` is the one event made per token, so it is a plain dataclass serialised by a format
+string (0.15 µs against 2.2 µs for a validated pydantic model and its JSON); the other events
+come a few times per run and stay pydantic models. All of them are one schema (`WireEvent`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,7 +42,8 @@ class NodeEvent(_Event):
     position: int | None = None
 
 
-class ContentEvent(_Event):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContentEvent:
     type: Literal["content"] = "content"
     chunk: str
     attempt: int
@@ -134,6 +142,14 @@ WireEvent = Annotated[
 ]
 
 
+def content_json(chunk: str, attempt: int) -> str:
+    """A `content` event's `data:`, byte for byte what its pydantic model would write (compact,
+    non-ASCII kept, the same escapes)."""
+    return f'{{"type":"content","chunk":{encode_basestring(chunk)},"attempt":{attempt}}}'
+
+
 def event_json(event: WireEvent) -> str:
     """The `data:` payload: compact JSON whose `type` equals the SSE event name."""
+    if isinstance(event, ContentEvent):
+        return content_json(event.chunk, event.attempt)
     return event.model_dump_json(exclude_none=event.type == "node")

@@ -1,7 +1,17 @@
-"""Executes one run: streams the workflow into the run's event log, then persists the chapter.
+"""One run, from its place in the queue to its one conclusion.
 
-The run does not depend on any HTTP connection. It ends with exactly one `complete` or `error`
-event; the database row says the same thing as that event.
+A `RunExecution` owns what a run needs while its chapter is written: its slot of the story model
+host, its timeouts, its event mapper, its publishing, and the one way it ends. The run does not
+depend on any HTTP connection. Every path (a stored chapter, a rejected one, each error code, a
+cancel, a shutdown, a failed store) ends in `_conclude`, which writes the run's row once and
+publishes one terminal event (`complete` or `error`) once; the row says what the event says.
+
+    RunManager._start: take_slot_now() ─> row inserted ("running", or "queued" without a slot)
+    start() ─> task: [wait for a slot: "queued" events, then the row becomes "running"]
+                     ─> graph.astream_events ─> EventMapper ─> RunEventLog.append
+                     ─> _conclude: one transaction (chapter, series and run row), one terminal event
+
+A run that starts at once costs the database one insert and one transaction at its end.
 """
 
 from __future__ import annotations
@@ -12,10 +22,11 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.runnables.schema import StreamEvent
 from sqlalchemy import update
+from tenacity import AsyncRetrying
 
 from backend.db.engine import SessionFactory
 from backend.db.models import Run, Story, utcnow
@@ -32,16 +43,17 @@ from backend.runs.failures import (
     PersistFailed,
     RunFailure,
     RunTimeout,
-    SafetyRejected,
+    cancelled_event,
     classify_backend_error,
+    interrupted_event,
 )
 from backend.runs.log import RunEventLog
 from backend.runs.mapper import EventMapper
 from backend.runs.persistence import (
     TRANSIENT_ERRORS,
     ChapterNotStored,
-    RetryPolicy,
     store_chapter,
+    transient_retry,
 )
 from workflows.context import StoryContext
 from workflows.fair_queue import FairQueue
@@ -53,6 +65,8 @@ logger = logging.getLogger(__name__)
 
 StopReason = Literal["cancelled", "interrupted"]
 UNLIMITED_RUNS = 1_000_000
+SAFETY_REJECTED_MESSAGE = "the chapter did not pass the safety check and was not shown"
+STATUS_OF_CODE = {"CANCELLED": "cancelled", "INTERRUPTED": "interrupted"}
 
 
 @dataclass(frozen=True)
@@ -71,11 +85,13 @@ class RunSpec:
     request: StoryRequest
 
 
-@dataclass
-class RunControl:
-    """Shared between a running task and whoever may stop it."""
+async def _new_slot() -> object:
+    return object()
 
-    stop_reason: StopReason | None = None
+
+def run_slots(capacity: int) -> FairQueue[object]:
+    """`capacity` stories written at once; later runs wait in order, told their place."""
+    return FairQueue(capacity, _new_slot)
 
 
 @dataclass(frozen=True)
@@ -86,301 +102,349 @@ class RunEnvironment:
     context: StoryContext
     timeouts: RunTimeouts
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    persist_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    persist_retry: AsyncRetrying = field(default_factory=lambda: transient_retry(4, 0.2))
     # Recording how a run ended may outlast a longer outage: about a minute by default.
-    record_retry: RetryPolicy = field(
-        default_factory=lambda: RetryPolicy(attempts=9, first_delay_seconds=0.25)
-    )
+    record_retry: AsyncRetrying = field(default_factory=lambda: transient_retry(9, 0.25))
     # Run slots of the story model host: how many stories are written at once.
     slots: FairQueue[object] = field(default_factory=lambda: run_slots(UNLIMITED_RUNS))
     clock: Callable[[], float] = field(default=time.monotonic)
 
 
-@dataclass
-class _Progress:
-    started: float
-    # When the wait for the first token began: the run's start, or the end of its queueing.
-    waiting_since: float
-    first_token_at: float | None = None
-    last_token_at: float | None = None
-    streamed: list[str] = field(default_factory=list)
+@dataclass(frozen=True)
+class _Written:
+    """The workflow finished: the chapter is stored, approved or (for parents) rejected."""
+
+    state: StoryState
 
 
-async def _new_slot() -> object:
-    return object()
+@dataclass(frozen=True)
+class _Failed:
+    """The run ends without a stored chapter: an error code, a cancel, a shutdown."""
+
+    event: ErrorEvent
 
 
-def run_slots(capacity: int) -> FairQueue[object]:
-    """`capacity` stories written at once; later runs wait in order, told their place."""
-    return FairQueue(capacity, _new_slot)
+_Ending = _Written | _Failed
 
 
-async def execute_run(spec: RunSpec, env: RunEnvironment, control: RunControl) -> None:
-    now = env.clock()
-    progress = _Progress(started=now, waiting_since=now)
+class _FinishedChapter:
+    """A stored chapter with its run's usage and timings, read by `CompletedStory`."""
 
-    async def report_queued(position: int) -> None:
-        if position:
-            await env.event_log.append(
-                spec.run_id,
-                NodeEvent(
-                    node="workflow",
-                    status="queued",
-                    progress=0,
-                    position=position,
-                    run_id=spec.run_id,
-                ),
-            )
+    def __init__(self, story: Story, usage: Usage | None, timings: Timings) -> None:
+        self._story = story
+        self.usage = usage
+        self.timings = timings
+        self.educational_elements = list(story.educational_elements or [])
 
-    try:
-        # A bounded number of stories are written at once; the others wait their turn here.
-        async with env.slots.lend(report_queued):
-            now = env.clock()
-            progress.started = progress.waiting_since = now
-            await _set_run(env, spec.run_id, status="running", started_at=utcnow())
-            final_state = await _stream_workflow(spec, env, progress)
-        await _finish(spec, env, progress, final_state)
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is not None:
-            task.uncancel()
-        await end_stopped_run(env, spec.run_id, control.stop_reason or "interrupted")
-    except Exception as exc:
-        classified = classify_backend_error(exc)
-        if not isinstance(exc, RunFailure):
-            # The backend's own words stay here: clients get the fixed message of the code.
-            logger.warning("run %s failed (%s): %r", spec.run_id, classified.code, exc)
-        await _end_failed(env, spec.run_id, classified.to_event(), progress)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._story, name)
 
 
-async def _stream_workflow(spec: RunSpec, env: RunEnvironment, progress: _Progress) -> StoryState:
-    mapper = EventMapper(spec.run_id)
-    events: AsyncIterator[StreamEvent] = env.graph.astream_events(
-        initial_state(spec.request, env.max_attempts), context=env.context, version="v2"
+def completed_story(story: Story, timings: Timings, usage: Usage | None) -> CompletedStory:
+    return CompletedStory.model_validate(
+        _FinishedChapter(story, usage, timings), from_attributes=True
     )
-    async with aclosing(events) as stream:  # type: ignore[type-var]
-        while True:
-            deadline, reason = _next_deadline(env, mapper, progress)
-            try:
-                async with asyncio.timeout(deadline - env.clock()):
-                    event = await anext(stream)
-            except StopAsyncIteration:
-                break
-            except TimeoutError:
-                raise RunTimeout(reason) from None
-            tokens_before, phase_before = mapper.tokens_seen, mapper.phase
-            for wire_event in mapper.map(event):
-                await _publish(env, spec.run_id, wire_event, progress)
-            if mapper.tokens_seen != tokens_before:
-                progress.last_token_at = env.clock()
-            if mapper.phase == "waiting_for_first_token" and phase_before != mapper.phase:
-                # Out of the queue, or a fresh draft: the first-token clock starts again.
-                progress.waiting_since = env.clock()
-    if mapper.final_state is None:
-        raise RunFailure("the story workflow ended without a result")
-    return mapper.final_state
-
-
-def _next_deadline(
-    env: RunEnvironment, mapper: EventMapper, progress: _Progress
-) -> tuple[float, str]:
-    limits = env.timeouts
-    candidates = [
-        (
-            progress.started + limits.total_seconds,
-            f"the story was not finished within {limits.total_seconds:g} s",
-        )
-    ]
-    if mapper.phase == "waiting_for_first_token":
-        candidates.append(
-            (
-                progress.waiting_since + limits.first_token_seconds,
-                f"the story model sent no first word within {limits.first_token_seconds:g} s",
-            )
-        )
-    elif mapper.phase == "generating" and progress.last_token_at is not None:
-        candidates.append(
-            (
-                progress.last_token_at + limits.idle_seconds,
-                f"the story model went silent for {limits.idle_seconds:g} s mid-story",
-            )
-        )
-    return min(candidates)
-
-
-async def _publish(env: RunEnvironment, run_id: str, event: WireEvent, progress: _Progress) -> None:
-    if event.type == "content":
-        if progress.first_token_at is None:
-            progress.first_token_at = env.clock()
-        progress.streamed.append(event.chunk)
-    elif event.type == "reset":
-        progress.streamed.clear()
-    await env.event_log.append(run_id, event)
 
 
 def _elapsed_ms(start: float, end: float | None) -> int | None:
     return None if end is None else round((end - start) * 1000)
 
 
-async def _finish(
-    spec: RunSpec, env: RunEnvironment, progress: _Progress, state: StoryState
-) -> None:
-    safety = state["safety"]
-    metrics = state.get("metrics")
-    usage = state.get("usage")
-    timings = Timings(
-        time_to_first_token_ms=_elapsed_ms(progress.started, progress.first_token_at),
-        total_ms=_elapsed_ms(progress.started, env.clock()) or 0,
-    )
-    rejected = not safety["approved"]
-    # What the child saw is what is kept, token for token; a rejected draft is kept whole, for
-    # the parent.
-    content = state["story_text"] if rejected else "".join(progress.streamed)
+class RunExecution:
+    """One run's chapter being written, and its one conclusion."""
 
-    def make_story() -> Story:
-        return Story(
-            run_id=spec.run_id,
-            child_id=spec.child_id,
-            theme=spec.request["theme"]["id"],
-            chapter_number=spec.request["chapter_number"],
-            title=spec.request["title"],
-            content=content,
-            summary=state.get("summary") or summarize_chapter(content),
-            summary_source=state.get("summary_source", "extract"),
-            choice_question=state["choice_question"],
-            choices=list(state["choices"]),
-            choices_source=state["choices_source"],
-            content_approved=safety["approved"],
-            safety_score=safety["score"],
-            safety_issues=[dict(issue) for issue in safety["issues"]],
-            repairs=[dict(repair) for repair in state.get("repairs", [])],
-            word_count=metrics["word_count"] if metrics else None,
-            readability_grade=metrics["readability_grade"] if metrics else None,
-            vocabulary_level=metrics["vocabulary_level"] if metrics else None,
-            estimated_reading_time=metrics["estimated_reading_time"] if metrics else None,
-            educational_elements=list(metrics["educational_elements"]) if metrics else None,
-        )
+    def __init__(self, spec: RunSpec, env: RunEnvironment) -> None:
+        self.spec = spec
+        self.env = env
+        self.mapper = EventMapper(spec.run_id)
+        self._slot: object | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._entered = False
+        self._stop_reason: StopReason | None = None
+        self._concluding = False
+        self._concluded = False
+        now = env.clock()
+        self._started = now
+        # When the wait for the first token began: the start, or the end of a queueing.
+        self._waiting_since = now
+        self._first_token_at: float | None = None
+        self._last_token_at: float | None = None
+        self._streamed: list[str] = []
 
-    run_values = {
-        "status": "failed" if rejected else "completed",
-        "error_code": "SAFETY_REJECTED" if rejected else None,
-        "error_message": "the chapter did not pass the safety check" if rejected else None,
-        "finished_at": utcnow(),
-        "time_to_first_token_ms": timings.time_to_first_token_ms,
-        "total_ms": timings.total_ms,
-        "input_tokens": usage["input_tokens"] if usage else None,
-        "output_tokens": usage["output_tokens"] if usage else None,
-    }
-    try:
-        story = await store_chapter(
-            env.sessions,
-            make_story,
-            series_id=spec.series_id,
-            run_values=run_values,
-            retry=env.persist_retry,
-        )
-    except ChapterNotStored as exc:
-        logger.error("run %s: the finished chapter could not be stored: %s", spec.run_id, exc)
-        raise PersistFailed(
-            "the finished chapter could not be stored; its text stays in this run's events "
-            "for a while, and writing it again may succeed"
-        ) from exc
-    if rejected:
-        raise SafetyRejected("the chapter did not pass the safety check and was not shown")
-    await env.event_log.append(
-        spec.run_id,
-        CompleteEvent(story=completed_story(story, timings, Usage(**usage) if usage else None)),
-    )
+    @property
+    def run_id(self) -> str:
+        return self.spec.run_id
 
+    async def take_slot_now(self) -> bool:
+        """Take a slot of the story model host if one is free: the run starts without queueing
+        (and its row can be inserted as running)."""
+        self._slot = await self.env.slots.try_take()
+        return self._slot is not None
 
-def completed_story(story: Story, timings: Timings, usage: Usage | None) -> CompletedStory:
-    return CompletedStory(
-        id=story.id,
-        run_id=story.run_id,
-        child_id=story.child_id,
-        series_id=story.series_id,
-        theme=story.theme,
-        title=story.title,
-        content=story.content,
-        choices=list(story.choices),
-        choice_question=story.choice_question,
-        choices_source="model" if story.choices_source == "model" else "theme",
-        chapter_number=story.chapter_number,
-        safety_score=story.safety_score,
-        content_approved=story.content_approved,
-        vocabulary_level=story.vocabulary_level,
-        readability_grade=story.readability_grade,
-        word_count=story.word_count,
-        estimated_reading_time=story.estimated_reading_time,
-        educational_elements=list(story.educational_elements or []),
-        usage=usage,
-        timings=timings,
-    )
+    def release_slot(self) -> None:
+        if self._slot is not None:
+            slot, self._slot = self._slot, None
+            self.env.slots.release(slot)
 
+    def start(self) -> asyncio.Task[None]:
+        self._task = asyncio.create_task(self._run(), name=f"run-{self.run_id}")
+        return self._task
 
-async def _set_run(env: RunEnvironment, run_id: str, **values: object) -> None:
-    async with env.sessions() as session, session.begin():
-        await session.execute(update(Run).where(Run.id == run_id).values(**values))
-
-
-async def _end_failed(
-    env: RunEnvironment, run_id: str, event: ErrorEvent, progress: _Progress | None = None
-) -> None:
-    status = {"CANCELLED": "cancelled", "INTERRUPTED": "interrupted"}.get(
-        event.error_code, "failed"
-    )
-    values: dict[str, object] = {
-        "status": status,
-        "error_code": event.error_code,
-        "error_message": event.message,
-        "finished_at": utcnow(),
-    }
-    if progress is not None:
-        values["time_to_first_token_ms"] = _elapsed_ms(progress.started, progress.first_token_at)
-        values["total_ms"] = _elapsed_ms(progress.started, env.clock())
-    # Record first, so a client that sees the error event and asks finds the same status...
-    recorded = await _record_failure(env, run_id, values, RetryPolicy(attempts=1))
-    try:
-        if not await env.event_log.is_closed(run_id):
-            await env.event_log.append(run_id, event)
-    except Exception:
-        logger.exception("run %s: publishing the %s event failed", run_id, event.error_code)
-    if not recorded:
-        # ...but with the database away, tell the clients at once and keep trying to record
-        # it, so the run is not left "running".
-        await _record_failure(env, run_id, values, env.record_retry)
-
-
-async def _record_failure(
-    env: RunEnvironment, run_id: str, values: dict[str, object], retry: RetryPolicy
-) -> bool:
-    delays = retry.delays()
-    for attempt in range(retry.attempts):
-        try:
-            await _set_run(env, run_id, **values)
-            return True
-        except TRANSIENT_ERRORS as exc:
-            logger.warning("run %s: recording how it ended failed (%s)", run_id, exc)
-            if attempt < len(delays):
-                await asyncio.sleep(delays[attempt])
-        except Exception:
-            logger.exception("run %s: recording how it ended failed", run_id)
+    def stop(self, reason: StopReason) -> bool:
+        """Ask the run to stop; False once it is concluding (it ends the way it was going to)."""
+        if self._concluding or self._task is None or self._task.done():
             return False
-    return False
+        if self._stop_reason is None:
+            self._stop_reason = reason
+            # A task cancelled before its first step would never run its coroutine, and so
+            # never conclude: a run not entered yet sees the reason when it starts instead.
+            if self._entered:
+                self._task.cancel()
+        return True
 
+    async def _run(self) -> None:
+        self._entered = True
+        try:
+            ending = await self._write_chapter()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            ending = self._stopped()
+        except Exception as exc:
+            classified = classify_backend_error(exc)
+            if not isinstance(exc, RunFailure):
+                # The backend's own words stay here: clients get the fixed message of the code.
+                logger.warning("run %s failed (%s): %r", self.run_id, classified.code, exc)
+            ending = _Failed(classified.to_event())
+        finally:
+            self.release_slot()
+        # From here on a stop request is refused: the run ends the way it was going to.
+        self._concluding = True
+        await self._conclude(ending)
 
-INTERRUPTED_MESSAGE = "the service stopped before the story was finished"
+    def _stopped(self) -> _Failed:
+        reason = self._stop_reason or "interrupted"
+        return _Failed(cancelled_event() if reason == "cancelled" else interrupted_event())
 
+    async def _write_chapter(self) -> _Ending:
+        if self._stop_reason is not None:
+            return self._stopped()
+        if self._slot is None:
+            # A bounded number of stories are written at once; the others wait their turn here.
+            self._slot = await self.env.slots.take(self._report_queued)
+            await self._set_row(status="running", started_at=utcnow())
+        self._started = self._waiting_since = self.env.clock()
+        return _Written(await self._stream_workflow())
 
-def interrupted_event() -> ErrorEvent:
-    """How a run ends when its process stops (shutdown, or a replica that died): retryable."""
-    return ErrorEvent(message=INTERRUPTED_MESSAGE, error_code="INTERRUPTED", retryable=True)
+    async def _report_queued(self, position: int) -> None:
+        if position:
+            await self.env.event_log.append(
+                self.run_id,
+                NodeEvent(
+                    node="workflow",
+                    status="queued",
+                    progress=0,
+                    position=position,
+                    run_id=self.run_id,
+                ),
+            )
 
+    async def _stream_workflow(self) -> StoryState:
+        events: AsyncIterator[StreamEvent] = self.env.graph.astream_events(
+            initial_state(self.spec.request, self.env.max_attempts),
+            context=self.env.context,
+            version="v2",
+        )
+        mapper, clock = self.mapper, self.env.clock
+        async with aclosing(events) as stream:  # type: ignore[type-var]
+            while True:
+                deadline, reason = self._next_deadline()
+                try:
+                    async with asyncio.timeout(deadline - clock()):
+                        event = await anext(stream)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise RunTimeout(reason) from None
+                tokens_before, phase_before = mapper.tokens_seen, mapper.phase
+                for wire_event in mapper.map(event):
+                    await self._publish(wire_event)
+                if mapper.tokens_seen != tokens_before:
+                    self._last_token_at = clock()
+                if mapper.phase == "waiting_for_first_token" and phase_before != mapper.phase:
+                    # Out of the queue, or a fresh draft: the first-token clock starts again.
+                    self._waiting_since = clock()
+        if mapper.final_state is None:
+            raise RunFailure("the story workflow ended without a result")
+        return mapper.final_state
 
-async def end_stopped_run(env: RunEnvironment, run_id: str, reason: StopReason) -> None:
-    """End a run that was cancelled by a client or interrupted by shutdown."""
-    if reason == "cancelled":
-        event = ErrorEvent(message="the run was cancelled", error_code="CANCELLED", retryable=False)
-    else:
-        event = interrupted_event()
-    await _end_failed(env, run_id, event)
+    def _next_deadline(self) -> tuple[float, str]:
+        limits = self.env.timeouts
+        candidates = [
+            (
+                self._started + limits.total_seconds,
+                f"the story was not finished within {limits.total_seconds:g} s",
+            )
+        ]
+        if self.mapper.phase == "waiting_for_first_token":
+            candidates.append(
+                (
+                    self._waiting_since + limits.first_token_seconds,
+                    f"the story model sent no first word within {limits.first_token_seconds:g} s",
+                )
+            )
+        elif self.mapper.phase == "generating" and self._last_token_at is not None:
+            candidates.append(
+                (
+                    self._last_token_at + limits.idle_seconds,
+                    f"the story model went silent for {limits.idle_seconds:g} s mid-story",
+                )
+            )
+        return min(candidates)
+
+    async def _publish(self, event: WireEvent) -> None:
+        if event.type == "content":
+            if self._first_token_at is None:
+                self._first_token_at = self.env.clock()
+            self._streamed.append(event.chunk)
+        elif event.type == "reset":
+            self._streamed.clear()
+        await self.env.event_log.append(self.run_id, event)
+
+    def _timings(self) -> Timings:
+        return Timings(
+            time_to_first_token_ms=_elapsed_ms(self._started, self._first_token_at),
+            total_ms=_elapsed_ms(self._started, self.env.clock()) or 0,
+        )
+
+    # -- the one conclusion ------------------------------------------------------------------
+
+    async def _conclude(self, ending: _Ending) -> None:
+        if self._concluded:
+            raise RuntimeError(f"run {self.run_id} was already concluded")
+        self._concluded = True
+        if isinstance(ending, _Written):
+            await self._store(ending.state)
+        else:
+            await self._end_failed(ending.event)
+
+    async def _store(self, state: StoryState) -> None:
+        """One transaction stores the chapter (and its series) and ends the run's row; then the
+        terminal event: `complete`, or SAFETY_REJECTED for a draft kept for the parent."""
+        spec, safety = self.spec, state["safety"]
+        metrics, usage = state.get("metrics"), state.get("usage")
+        timings = self._timings()
+        rejected = not safety["approved"]
+        # What the child saw is what is kept, token for token; a rejected draft is kept whole,
+        # for the parent.
+        content = state["story_text"] if rejected else "".join(self._streamed)
+
+        def make_story() -> Story:
+            return Story(
+                run_id=spec.run_id,
+                child_id=spec.child_id,
+                theme=spec.request["theme"]["id"],
+                chapter_number=spec.request["chapter_number"],
+                title=spec.request["title"],
+                content=content,
+                summary=state.get("summary") or summarize_chapter(content),
+                summary_source=state.get("summary_source", "extract"),
+                choice_question=state["choice_question"],
+                choices=list(state["choices"]),
+                choices_source=state["choices_source"],
+                content_approved=safety["approved"],
+                safety_score=safety["score"],
+                safety_issues=[dict(issue) for issue in safety["issues"]],
+                repairs=[dict(repair) for repair in state.get("repairs", [])],
+                word_count=metrics["word_count"] if metrics else None,
+                readability_grade=metrics["readability_grade"] if metrics else None,
+                vocabulary_level=metrics["vocabulary_level"] if metrics else None,
+                estimated_reading_time=metrics["estimated_reading_time"] if metrics else None,
+                educational_elements=list(metrics["educational_elements"]) if metrics else None,
+            )
+
+        run_values = {
+            "status": "failed" if rejected else "completed",
+            "error_code": "SAFETY_REJECTED" if rejected else None,
+            "error_message": SAFETY_REJECTED_MESSAGE if rejected else None,
+            "finished_at": utcnow(),
+            "time_to_first_token_ms": timings.time_to_first_token_ms,
+            "total_ms": timings.total_ms,
+            "input_tokens": usage["input_tokens"] if usage else None,
+            "output_tokens": usage["output_tokens"] if usage else None,
+        }
+        try:
+            story = await store_chapter(
+                self.env.sessions,
+                make_story,
+                series_id=spec.series_id,
+                run_values=run_values,
+                retry=self.env.persist_retry,
+            )
+        except ChapterNotStored as exc:
+            logger.error("run %s: the finished chapter could not be stored: %s", spec.run_id, exc)
+            failure = PersistFailed(
+                "the finished chapter could not be stored; its text stays in this run's events "
+                "for a while, and writing it again may succeed"
+            )
+            await self._end_failed(classify_backend_error(failure).to_event())
+            return
+        except Exception as exc:
+            # Not an outage (a constraint, say: the child was deleted meanwhile): nothing stored.
+            logger.warning("run %s: storing the chapter failed: %r", spec.run_id, exc)
+            await self._end_failed(classify_backend_error(exc).to_event())
+            return
+        if rejected:
+            terminal: WireEvent = ErrorEvent(
+                message=SAFETY_REJECTED_MESSAGE, error_code="SAFETY_REJECTED", retryable=True
+            )
+        else:
+            terminal = CompleteEvent(
+                story=completed_story(story, timings, Usage(**usage) if usage else None)
+            )
+        await self._publish_terminal(terminal)
+
+    async def _end_failed(self, event: ErrorEvent) -> None:
+        """Write the failed run's row, then publish its `error` event; with the database away,
+        publish at once and keep trying to write the row, so the run is not left running."""
+        timings = self._timings()
+        values: dict[str, object] = {
+            "status": STATUS_OF_CODE.get(event.error_code, "failed"),
+            "error_code": event.error_code,
+            "error_message": event.message,
+            "finished_at": utcnow(),
+            "time_to_first_token_ms": timings.time_to_first_token_ms,
+            "total_ms": timings.total_ms,
+        }
+        # Written first, so a client that sees the error event and asks finds the same status.
+        try:
+            await self._set_row(**values)
+            recorded = True
+        except TRANSIENT_ERRORS as exc:
+            logger.warning("run %s: recording how it ended failed (%s)", self.run_id, exc)
+            recorded = False
+        except Exception:
+            logger.exception("run %s: recording how it ended failed", self.run_id)
+            recorded = True  # not a passing outage: trying again would fail the same way
+        await self._publish_terminal(event)
+        if recorded:
+            return
+        try:
+            async for attempt in self.env.record_retry.copy():
+                with attempt:
+                    await self._set_row(**values)
+        except Exception:
+            logger.exception("run %s: how it ended could not be recorded", self.run_id)
+
+    async def _publish_terminal(self, event: WireEvent) -> None:
+        try:
+            # Another replica may have ended the log already (it took this runner for dead).
+            if not await self.env.event_log.is_closed(self.run_id):
+                await self.env.event_log.append(self.run_id, event)
+        except Exception:
+            logger.exception("run %s: publishing the %s event failed", self.run_id, event.type)
+
+    async def _set_row(self, **values: object) -> None:
+        async with self.env.sessions() as session, session.begin():
+            await session.execute(update(Run).where(Run.id == self.run_id).values(**values))

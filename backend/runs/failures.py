@@ -2,27 +2,26 @@
 
     RunFailure
      ├── RunTimeout        first token, idle gap or whole-run deadline passed   -> TIMEOUT
-     ├── SafetyRejected    the chapter failed the whole-story check            -> SAFETY_REJECTED
      └── PersistFailed     the finished chapter could not be stored            -> PERSIST_FAILED
 
-Exceptions from the model backend are classified by `classify_backend_error`. The message of
-a failure (in the `error` event and the run's record) is StoryStream's own wording, never the
-backend's text, which goes to the log only; a child's app is told only the fixed
-`CHILD_ERROR_MESSAGES` of its code.
+A story model's own failures arrive as `workflows.providers.errors.StoryModelError` (the
+providers classify their backends' exceptions): `StoryModelUnreachable` and `StoryModelMissing`
+are LLM_UNAVAILABLE, any other LLM_ERROR. The message of a failure (in the `error` event and the
+run's record) is StoryStream's own wording, never the backend's text, which goes to the log
+only; a child's app is told only the fixed `CHILD_ERROR_MESSAGES` of its code.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 
-import httpx
-import ollama
-
 from backend.runs.events import ErrorCode, ErrorEvent
-from workflows.providers.local import LocalModelUnavailable
-from workflows.providers.scripted import ScriptedModelError
+from workflows.providers.errors import (
+    StoryModelMissing,
+    StoryModelUnreachable,
+    story_model_error,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,16 +51,9 @@ class RunFailure(Exception):
     code: ErrorCode = "LLM_ERROR"
     retryable: bool = True
 
-    def to_event(self) -> ErrorEvent:
-        return ErrorEvent(message=str(self), error_code=self.code, retryable=self.retryable)
-
 
 class RunTimeout(RunFailure):
     code = "TIMEOUT"
-
-
-class SafetyRejected(RunFailure):
-    code = "SAFETY_REJECTED"
 
 
 class PersistFailed(RunFailure):
@@ -84,20 +76,23 @@ def classify_backend_error(exc: BaseException) -> Classified:
     goes into the message: the executor logs it with the run id (issue 13, finding 12)."""
     if isinstance(exc, RunFailure):
         return Classified(exc.code, exc.retryable, str(exc))
-    # The ollama client turns refused connections into the builtin ConnectionError.
-    if isinstance(exc, ConnectionError | httpx.ConnectError | httpx.ConnectTimeout):
-        return Classified(
-            "LLM_UNAVAILABLE", True, "the story model is not reachable right now; try again soon"
-        )
-    if isinstance(exc, LocalModelUnavailable):
-        return Classified("LLM_UNAVAILABLE", False, "the embedded story model cannot run")
-    if isinstance(exc, ollama.ResponseError) and exc.status_code == 404:
-        return Classified(
-            "LLM_UNAVAILABLE", False, "the story model is not installed on the backend"
-        )
-    if isinstance(exc, ollama.ResponseError | ScriptedModelError):
-        return Classified("LLM_ERROR", True, "the story model failed while writing")
-    if isinstance(exc, httpx.HTTPError | json.JSONDecodeError):
-        return Classified("LLM_ERROR", True, "the connection to the story model broke")
+    model_error = story_model_error(exc)
+    if model_error is not None:
+        unavailable = isinstance(model_error, StoryModelUnreachable | StoryModelMissing)
+        code: ErrorCode = "LLM_UNAVAILABLE" if unavailable else "LLM_ERROR"
+        return Classified(code, model_error.retryable, str(model_error))
     logger.error("run failed with an unexpected error", exc_info=exc)
     return Classified("LLM_ERROR", True, "the story could not be written")
+
+
+INTERRUPTED_MESSAGE = "the service stopped before the story was finished"
+
+
+def interrupted_event() -> ErrorEvent:
+    """How a run ends when its process stops (shutdown, or a replica that died): retryable."""
+    return ErrorEvent(message=INTERRUPTED_MESSAGE, error_code="INTERRUPTED", retryable=True)
+
+
+def cancelled_event() -> ErrorEvent:
+    """How a run ends when a client cancels it."""
+    return ErrorEvent(message="the run was cancelled", error_code="CANCELLED", retryable=False)

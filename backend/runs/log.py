@@ -2,16 +2,30 @@
 
 `RunEventLog` is the interface; `InMemoryEventLog` serves one process. A Redis Streams
 implementation (several replicas) fills the same interface.
+
+Each event is encoded once, when it is logged (or read from Redis), to the bytes of its SSE
+frame; every subscriber writes those same bytes. A subscriber that finds several events waiting
+gets them as one batch (`follow_batches`), which the stream sends in one write.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from backend.runs.events import TERMINAL_EVENT_TYPES, WireEvent, event_json
+
+# sse-starlette's line separator: the frames are byte for byte what it would write.
+SSE_SEPARATOR = "\r\n"
+
+
+def sse_frame(seq: int, event_type: str, data: str) -> bytes:
+    """One SSE frame: `id:` the sequence number, `event:` the type, `data:` the JSON (which
+    never holds a line break: JSON escapes them)."""
+    sep = SSE_SEPARATOR
+    return f"id: {seq}{sep}event: {event_type}{sep}data: {data}{sep}{sep}".encode()
 
 
 class UnknownRunLog(LookupError):
@@ -23,6 +37,10 @@ class LoggedEvent:
     seq: int
     type: str
     data: str  # the JSON payload, serialised once and shared by every subscriber
+    frame: bytes = field(init=False, repr=False, compare=False)  # its SSE frame, also once
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "frame", sse_frame(self.seq, self.type, self.data))
 
     @property
     def is_terminal(self) -> bool:
@@ -49,6 +67,10 @@ class RunEventLog(Protocol):
 
     def follow(self, run_id: str, after_seq: int) -> AsyncIterator[LoggedEvent]:
         """Every event with seq > after_seq, waiting for new ones until the log closes."""
+        ...
+
+    def follow_batches(self, run_id: str, after_seq: int) -> AsyncIterator[Sequence[LoggedEvent]]:
+        """The events of `follow`, in order, each batch holding every event already waiting."""
         ...
 
     async def aclose(self) -> None: ...
@@ -117,12 +139,21 @@ class InMemoryEventLog:
         return True
 
     async def follow(self, run_id: str, after_seq: int) -> AsyncIterator[LoggedEvent]:
+        async for batch in self.follow_batches(run_id, after_seq):
+            for event in batch:
+                yield event
+
+    async def follow_batches(
+        self, run_id: str, after_seq: int
+    ) -> AsyncIterator[Sequence[LoggedEvent]]:
         log = self._get(run_id)
         position = max(after_seq, 0)
         while True:
-            while position < len(log.events):
-                yield log.events[position]
-                position += 1
+            if position < len(log.events):
+                batch = log.events[position:]
+                position += len(batch)
+                yield batch
+                continue
             if log.closed or run_id not in self._logs:
                 return
             await log.changed.wait()

@@ -7,15 +7,8 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from backend.db.models import Run
-from backend.runs.executor import (
-    RunControl,
-    RunEnvironment,
-    RunSpec,
-    StopReason,
-    end_stopped_run,
-    execute_run,
-)
+from backend.db.models import Run, utcnow
+from backend.runs.executor import RunEnvironment, RunExecution, RunSpec, StopReason
 from workflows.state import StoryRequest
 
 logger = logging.getLogger(__name__)
@@ -23,8 +16,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class _LiveRun:
-    spec: RunSpec
-    control: RunControl
+    execution: RunExecution
     task: asyncio.Task[None]
     family_id: int
 
@@ -75,14 +67,10 @@ class RunManager:
         # Runs admitted but not live yet (their row and log are being created): counted too, so
         # that concurrent submits cannot all pass the limits before any of them is live.
         self._admitted: dict[str, int] = {}
-        self._finalizers: set[asyncio.Task[None]] = set()
 
     @property
     def live_runs(self) -> int:
         return len(self._live)
-
-    def is_live(self, run_id: str) -> bool:
-        return run_id in self._live
 
     def family_in_flight(self, family_id: int) -> int:
         live = sum(1 for run in self._live.values() if run.family_id == family_id)
@@ -139,27 +127,35 @@ class RunManager:
         series_id: int | None,
         request: StoryRequest,
     ) -> None:
-        async with self.env.sessions() as session, session.begin():
-            session.add(
-                Run(
-                    id=run_id,
-                    child_id=child_id,
-                    series_id=series_id,
-                    theme=request["theme"]["id"],
-                    chapter_number=request["chapter_number"],
-                    title=request["title"],
-                    status="queued",
-                    provider=self.provider,
-                    model=self.model,
-                    runner=self.runner_id,
-                    gate=request["gate"],
-                )
-            )
-        await self.env.event_log.create(run_id)
         spec = RunSpec(run_id=run_id, child_id=child_id, series_id=series_id, request=request)
-        control = RunControl()
-        task = asyncio.create_task(execute_run(spec, self.env, control), name=f"run-{run_id}")
-        self._live[run_id] = _LiveRun(spec=spec, control=control, task=task, family_id=family_id)
+        execution = RunExecution(spec, self.env)
+        # With a slot free the run starts at once and its row says so from the insert: the
+        # run's only other write is its end.
+        starts_now = await execution.take_slot_now()
+        try:
+            async with self.env.sessions() as session, session.begin():
+                session.add(
+                    Run(
+                        id=run_id,
+                        child_id=child_id,
+                        series_id=series_id,
+                        theme=request["theme"]["id"],
+                        chapter_number=request["chapter_number"],
+                        title=request["title"],
+                        status="running" if starts_now else "queued",
+                        started_at=utcnow() if starts_now else None,
+                        provider=self.provider,
+                        model=self.model,
+                        runner=self.runner_id,
+                        gate=request["gate"],
+                    )
+                )
+            await self.env.event_log.create(run_id)
+        except BaseException:
+            execution.release_slot()
+            raise
+        task = execution.start()
+        self._live[run_id] = _LiveRun(execution=execution, task=task, family_id=family_id)
         task.add_done_callback(lambda finished: self._on_done(run_id, finished))
         logger.info(
             "run %s started: child %s, theme %s, chapter %s",
@@ -170,23 +166,15 @@ class RunManager:
         )
 
     def cancel(self, run_id: str, reason: StopReason = "cancelled") -> bool:
-        """Ask a live run to stop; False when it is not running in this process."""
+        """Ask a live run to stop; False when it is not running in this process, or is already
+        concluding."""
         live = self._live.get(run_id)
-        if live is None or live.task.done():
-            return False
-        live.control.stop_reason = reason
-        live.task.cancel()
-        return True
+        return live is not None and live.execution.stop(reason)
 
     def _on_done(self, run_id: str, task: asyncio.Task[None]) -> None:
-        live = self._live.pop(run_id, None)
-        if task.cancelled() and live is not None:
-            # Cancelled before its first step: the executor never ran, so end the run here.
-            reason = live.control.stop_reason or "interrupted"
-            finalizer = asyncio.create_task(end_stopped_run(self.env, run_id, reason))
-            self._finalizers.add(finalizer)
-            finalizer.add_done_callback(self._finalizers.discard)
-        elif not task.cancelled() and task.exception() is not None:
+        # The execution concluded the run itself; this only forgets it.
+        self._live.pop(run_id, None)
+        if not task.cancelled() and task.exception() is not None:
             logger.error("run %s crashed", run_id, exc_info=task.exception())
 
     async def shutdown(self, grace_seconds: float = 0.0) -> None:
@@ -200,5 +188,3 @@ class RunManager:
         for run_id in list(self._live):
             self.cancel(run_id, reason="interrupted")
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._finalizers:
-            await asyncio.gather(*self._finalizers, return_exceptions=True)

@@ -1,18 +1,23 @@
-"""Storing a finished chapter: once per run (idempotent by run id), retried with back-off while
-the database is briefly unavailable."""
+"""Storing a finished chapter: once per run (idempotent by run id), retried with back-off (tenacity)
+while the database is briefly unavailable."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from tenacity import (
+    AsyncRetrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from backend.db.models import Run, Series, Story, utcnow
 
@@ -27,13 +32,17 @@ TRANSIENT_ERRORS = (OperationalError, DBAPIError, OSError, ConnectionError, Time
 SessionSource = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4
-    first_delay_seconds: float = 0.2
-
-    def delays(self) -> list[float]:
-        return [self.first_delay_seconds * 2**number for number in range(self.attempts - 1)]
+def transient_retry(attempts: int, first_delay_seconds: float) -> AsyncRetrying:
+    """`attempts` tries in all while the database is briefly unavailable, waiting
+    `first_delay_seconds` after the first failure and doubling; anything else fails at once.
+    Use a `.copy()` per call: a retrying object keeps its state per thread, not per task."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=first_delay_seconds),
+        retry=retry_if_exception_type(TRANSIENT_ERRORS),
+        before_sleep=before_sleep_log(logger, logging.WARNING),
+        reraise=True,
+    )
 
 
 class ChapterNotStored(Exception):
@@ -82,21 +91,14 @@ async def store_chapter(
     *,
     series_id: int | None,
     run_values: Mapping[str, Any],
-    retry: RetryPolicy,
+    retry: AsyncRetrying,
 ) -> Story:
-    """Insert the chapter (and its series, for chapter 1) and update its run, exactly once."""
-    delays = retry.delays()
-    for attempt in range(retry.attempts):
-        try:
-            return await _store_once(sessions, make_story, series_id, run_values)
-        except TRANSIENT_ERRORS as exc:
-            if attempt == len(delays):
-                raise ChapterNotStored(str(exc)) from exc
-            logger.warning(
-                "storing a chapter failed (attempt %d of %d), retrying: %s",
-                attempt + 1,
-                retry.attempts,
-                exc,
-            )
-            await asyncio.sleep(delays[attempt])
-    raise ChapterNotStored("no attempt was made")
+    """Insert the chapter (and its series, for chapter 1) and update its run, exactly once, in one
+    transaction."""
+    try:
+        async for attempt in retry.copy():
+            with attempt:
+                story = await _store_once(sessions, make_story, series_id, run_values)
+    except TRANSIENT_ERRORS as exc:
+        raise ChapterNotStored(str(exc)) from exc
+    return story

@@ -16,6 +16,12 @@ import uuid
 from typing import Any
 
 from redis.asyncio import Redis
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    wait_exponential_jitter,
+)
 
 from backend.redis_clients import REDIS_OUTAGES
 from backend.runs.log import LoggedEvent
@@ -57,6 +63,24 @@ def _streams(answer: Any) -> list[tuple[str, Any]]:
     else:
         pairs = [(item[0], item[1]) for item in answer]
     return [(text(key), entries) for key, entries in pairs]
+
+
+def _log_read_failure(state: RetryCallState) -> None:
+    failure = state.outcome.exception() if state.outcome is not None else None
+    if isinstance(failure, REDIS_OUTAGES):
+        logger.warning("following run events: Redis unavailable (%s)", failure)
+    else:
+        logger.error("following run events failed; retrying", exc_info=failure)
+
+
+def _read_retry() -> AsyncRetrying:
+    """Read again until Redis answers (a restart, say), backing off to 2 s, with jitter so the
+    replicas do not all come back at once; the hub's task is cancelled when it closes."""
+    return AsyncRetrying(
+        retry=retry_if_exception_type(Exception),
+        wait=wait_exponential_jitter(multiplier=0.2, max=2.0),
+        before_sleep=_log_read_failure,
+    )
 
 
 class FollowerHub:
@@ -116,16 +140,11 @@ class FollowerHub:
                 key: f"{position}-0" for key, position in self._positions.items()
             }
             streams[self._wake_key] = self._wake_seen
-            try:
-                answer = await self._reader.xread(streams, count=READ_BATCH, block=self._block_ms)
-            except REDIS_OUTAGES as exc:
-                logger.warning("following run events: Redis unavailable (%s)", exc)
-                await asyncio.sleep(0.2)
-                continue
-            except Exception:
-                logger.exception("following run events failed; retrying")
-                await asyncio.sleep(0.5)
-                continue
+            async for attempt in _read_retry():
+                with attempt:
+                    answer = await self._reader.xread(
+                        streams, count=READ_BATCH, block=self._block_ms
+                    )
             self._deliver(answer)
 
     def _deliver(self, answer: Any) -> None:

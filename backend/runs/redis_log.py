@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from redis.asyncio import Redis
@@ -164,6 +164,13 @@ class RedisEventLog:
         return text(closed) == "1"
 
     async def follow(self, run_id: str, after_seq: int) -> AsyncIterator[LoggedEvent]:
+        async for batch in self.follow_batches(run_id, after_seq):
+            for event in batch:
+                yield event
+
+    async def follow_batches(
+        self, run_id: str, after_seq: int
+    ) -> AsyncIterator[Sequence[LoggedEvent]]:
         events = self._events_key(run_id)
         position = max(after_seq, 0)
         # Subscribe first, then read what is already there: an entry is in the backlog, or
@@ -173,15 +180,16 @@ class RedisEventLog:
             backlog = await self._backlog(events, position)
             if backlog is None:
                 return  # the client reconnects with Last-Event-ID when Redis is back
-            for logged in backlog:
-                position = logged.seq
-                yield logged
-                if logged.is_terminal:
-                    return
+            batch, ended = _after(backlog, position)
+            if batch:
+                position = batch[-1].seq
+                yield batch
+            if ended:
+                return
             missing_since: float | None = None
             while True:
                 try:
-                    logged = await asyncio.wait_for(queue.get(), self._block_ms / 1000)
+                    first = await asyncio.wait_for(queue.get(), self._block_ms / 1000)
                 except TimeoutError:
                     # Quiet for a while: stop if the log ended before our position, or is gone
                     # for longer than a restart takes.
@@ -196,11 +204,14 @@ class RedisEventLog:
                     except REDIS_OUTAGES:
                         await asyncio.sleep(0.2)
                     continue
-                if logged.seq <= position:
-                    continue
-                position = logged.seq
-                yield logged
-                if logged.is_terminal:
+                waiting = [first]
+                while not queue.empty():
+                    waiting.append(queue.get_nowait())
+                batch, ended = _after(waiting, position)
+                if batch:
+                    position = batch[-1].seq
+                    yield batch
+                if ended:
                     return
         finally:
             self._hub.unsubscribe(events, queue)
@@ -221,3 +232,16 @@ class RedisEventLog:
     async def aclose(self) -> None:
         await self._hub.aclose()
         await self._redis.aclose()
+
+
+def _after(events: Sequence[LoggedEvent], position: int) -> tuple[list[LoggedEvent], bool]:
+    """The events past `position`, up to and including a terminal one, and whether one came."""
+    batch: list[LoggedEvent] = []
+    for event in events:
+        if event.seq <= position:
+            continue  # read twice (backlog and queue): already sent
+        batch.append(event)
+        position = event.seq
+        if event.is_terminal:
+            return batch, True
+    return batch, False

@@ -22,11 +22,18 @@ from collections.abc import Callable, Collection, Iterable
 from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
+from tenacity import (
+    AsyncRetrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from backend.db.engine import SessionFactory
 from backend.db.models import ACTIVE_RUN_STATUSES, Run, utcnow
 from backend.redis_clients import REDIS_OUTAGES
-from backend.runs.executor import INTERRUPTED_MESSAGE, interrupted_event
+from backend.runs.failures import INTERRUPTED_MESSAGE, interrupted_event
 from backend.runs.log import RunEventLog
 
 logger = logging.getLogger(__name__)
@@ -67,12 +74,23 @@ class RedisHeartbeats:
         self._beating = asyncio.create_task(self._beat_forever(), name="runner-heartbeat")
 
     async def _beat_forever(self) -> None:
+        interval = self.lifetime_seconds / 3
         while True:
-            await asyncio.sleep(self.lifetime_seconds / 3)
+            await asyncio.sleep(interval)
+            # Missing beats for a whole lifetime would let other replicas end our runs: a beat
+            # Redis refused is tried again at once, backing off, until the next one is due.
+            retrying = AsyncRetrying(
+                retry=retry_if_exception_type(REDIS_OUTAGES),
+                wait=wait_exponential(multiplier=0.1, max=interval),
+                stop=stop_after_delay(interval),
+                before_sleep=before_sleep_log(logger, logging.WARNING),
+                reraise=True,
+            )
             try:
-                await self.beat()
+                async for attempt in retrying:
+                    with attempt:
+                        await self.beat()
             except REDIS_OUTAGES as exc:
-                # Missing beats for a whole lifetime would let other replicas end our runs.
                 logger.warning("runner heartbeat not sent, Redis unavailable (%s)", exc)
 
     async def alive(self, runner_ids: Collection[str]) -> set[str]:

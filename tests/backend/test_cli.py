@@ -92,7 +92,7 @@ def test_invalid_settings_stop_with_the_setting_named(
     monkeypatch.setenv("STORYSTREAM_PING_SECONDS", "0")
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 1
-    assert "STORYSTREAM_PING_SECONDS must be greater than 0" in result.stderr
+    assert "STORYSTREAM_PING_SECONDS: Input should be greater than 0" in result.stderr
 
 
 def test_db_upgrade_creates_the_tables(scripted_env: Path) -> None:

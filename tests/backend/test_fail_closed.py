@@ -56,7 +56,13 @@ def _compose() -> dict[str, Any]:
 def test_compose_publishes_the_api_alone_and_on_loopback() -> None:
     services = _compose()["services"]
     published = {name: service["ports"] for name, service in services.items() if "ports" in service}
-    assert published == {"api": ["127.0.0.1:8000:8000"]}
+    # The optional monitoring profile (issue 16) publishes its UIs, on loopback only too.
+    monitoring = {name for name, service in services.items() if service.get("profiles")}
+    assert {name: ports for name, ports in published.items() if name not in monitoring} == {
+        "api": ["127.0.0.1:8000:8000"]
+    }
+    for name in monitoring:
+        assert all(port.startswith("127.0.0.1:") for port in published.get(name, [])), name
     assert _compose()["networks"]["data"] == {"internal": True}
     assert services["postgres"]["networks"] == ["data"]
     assert services["redis"]["networks"] == ["data"]

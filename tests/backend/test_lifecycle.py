@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.app import create_app
+from backend.auth.passwords import PasswordHashing
 from backend.db.migrate import upgrade_database
+from backend.quotas import FamilyQuotas
+from backend.runs.log import InMemoryEventLog
+from backend.runs.manager import RunManager
+from backend.runs.runners import OrphanSweeper
 from tests.support import (
     STORY_TEXT,
     collect,
@@ -18,6 +29,7 @@ from tests.support import (
     sign_up,
     start_run,
 )
+from workflows.providers import BuiltModel
 
 
 async def test_runs_left_running_by_a_dead_process_are_marked_interrupted(tmp_path: Path) -> None:
@@ -101,3 +113,53 @@ async def test_an_exhausted_database_pool_answers_503_not_500(tmp_path: Path) ->
         assert response.json() == {
             "detail": "the story library is unavailable right now; try again shortly"
         }
+
+
+async def test_a_start_that_fails_half_way_closes_what_it_had_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[str] = []
+
+    def spy(owner: type[Any], method: str, name: str) -> None:
+        original = getattr(owner, method)
+
+        if inspect.iscoroutinefunction(original):
+
+            async def closing(self: Any, *args: Any) -> Any:
+                closed.append(name)
+                return await original(self, *args)
+
+            monkeypatch.setattr(owner, method, closing)
+        else:
+
+            def closing_now(self: Any, *args: Any) -> Any:
+                closed.append(name)
+                return original(self, *args)
+
+            monkeypatch.setattr(owner, method, closing_now)
+
+    spy(AsyncEngine, "dispose", "database")
+    spy(InMemoryEventLog, "aclose", "event log")
+    spy(BuiltModel, "close", "story model")
+    spy(PasswordHashing, "close", "password hashing")
+    spy(FamilyQuotas, "aclose", "quotas")
+    spy(RunManager, "shutdown", "runs")
+
+    async def database_refuses(self: OrphanSweeper) -> list[str]:
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    # The last step of the start: looking for runs a dead process left behind.
+    monkeypatch.setattr(OrphanSweeper, "sweep", database_refuses)
+    # Not migrating: the migration opens (and disposes) an engine of its own.
+    app = create_app(make_settings(tmp_path, auto_migrate=False))
+    with pytest.raises(OperationalError):
+        async with app.router.lifespan_context(app):
+            pass
+    assert closed == [
+        "runs",
+        "quotas",
+        "password hashing",
+        "story model",
+        "event log",
+        "database",
+    ]

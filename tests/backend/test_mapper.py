@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessageChunk
 
-from backend.runs.events import WireEvent
+from backend.runs.events import WireEvent, event_json
 from backend.runs.mapper import EventMapper
 from tests.support import STORY_BODY
 
@@ -106,7 +106,7 @@ def test_first_event_carries_the_run_id_and_only_the_first() -> None:
     _, events = _map("approved_story")
     with_run_id = [event for event in events if event.type == "node" and event.run_id]
     assert with_run_id == [events[0]]
-    assert json.loads(events[0].model_dump_json(exclude_none=True))["run_id"] == "run-1"
+    assert json.loads(event_json(events[0]))["run_id"] == "run-1"
 
 
 def test_choices_never_reach_content_events() -> None:
@@ -164,7 +164,7 @@ def test_queue_position_becomes_a_queued_node_event_and_pauses_the_first_token_c
         "data": {"position": 2},
     }
     events = mapper.map(queued)  # type: ignore[arg-type]
-    assert [event.model_dump(exclude_none=True) for event in events] == [
+    assert [json.loads(event_json(event)) for event in events] == [
         {"type": "node", "node": "generate", "status": "queued", "progress": 2, "position": 2}
     ]
     assert str(mapper.phase) == "queued"
@@ -184,7 +184,7 @@ def test_the_ending_call_waiting_for_the_embedded_model_is_an_ending_queued_even
         "data": {"position": 1},
     }
     events = mapper.map(queued)  # type: ignore[arg-type]
-    assert [event.model_dump(exclude_none=True) for event in events] == [
+    assert [json.loads(event_json(event)) for event in events] == [
         {"type": "node", "node": "ending", "status": "queued", "progress": 71, "position": 1}
     ]
     # No story token is awaited: the first-token clock stays off.
@@ -204,7 +204,7 @@ def test_a_repair_becomes_a_repairing_node_event_and_restarts_the_first_token_cl
         "data": {"repair": 1, "categories": ["weapons"]},
     }
     events = mapper.map(repair)  # type: ignore[arg-type]
-    assert [event.model_dump(exclude_none=True) for event in events] == [
+    assert [json.loads(event_json(event)) for event in events] == [
         {"type": "node", "node": "generate", "status": "repairing", "progress": 5}
     ]
     assert str(mapper.phase) == "waiting_for_first_token"

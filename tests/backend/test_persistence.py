@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.engine import SessionFactory, create_engine, create_session_factory
 from backend.db.migrate import upgrade_database
 from backend.db.models import Child, Parent, Run, Story
-from backend.runs.persistence import ChapterNotStored, RetryPolicy, store_chapter
+from backend.runs.persistence import ChapterNotStored, store_chapter, transient_retry
 
-FAST_RETRY = RetryPolicy(attempts=3, first_delay_seconds=0.01)
+FAST_RETRY = transient_retry(attempts=3, first_delay_seconds=0.01)
 
 
 class FlakySessions:

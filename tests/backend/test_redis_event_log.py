@@ -108,3 +108,11 @@ async def test_hundreds_of_followers_share_a_pool_of_four_connections() -> None:
     finally:
         await log.aclose()
     assert seen == [[1, 2, 3, 4]] * len(runs)
+
+
+async def test_events_already_in_the_stream_come_as_one_batch(event_log: RedisEventLog) -> None:
+    await event_log.create("r")
+    await _chunks(event_log, "r", 0, 3)
+    await event_log.append("r", FINISHED)
+    batches = [[event.seq for event in batch] async for batch in event_log.follow_batches("r", 1)]
+    assert batches == [[2, 3, 4]]

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.migrate import upgrade_database
 from backend.runs.events import ContentEvent
-from backend.runs.executor import interrupted_event
+from backend.runs.failures import interrupted_event
 from backend.runs.log import InMemoryEventLog, LoggedEvent
 from backend.runs.redis_log import RedisEventLog
 from backend.runs.runners import OrphanSweeper, RedisHeartbeats

@@ -10,7 +10,9 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from tests.support import STORY_BODY, story_request
+from workflows.body_shaping import ChapterShape
 from workflows.ending import ChapterEnding
+from workflows.metrics import count_words
 from workflows.prompts import load_prompt_library
 from workflows.providers.local import (
     LocalChatModel,
@@ -136,3 +138,19 @@ async def test_structured_output_is_decoded_under_the_json_schema_grammar(
     raw = json.loads(answer["raw"].text)
     assert sorted(raw) == ["choices", "question", "summary"]
     assert 2 <= len(raw["choices"]) <= 3
+
+
+async def test_a_shaped_chapter_ends_at_a_full_stop_once_it_reaches_its_target(
+    pool: LocalModelPool,
+) -> None:
+    model = LocalChatModel(pool=pool, temperature=0.0, max_tokens=200)
+    shape = ChapterShape(target_words=30, min_words=25, sentence_words=8)
+    chunks = [chunk async for chunk in model.astream(MESSAGES, shape=shape)]
+    text = "".join(chunk.text for chunk in chunks)
+    # Not cut off by the budget: the model stopped after the sentence that reached 30 words.
+    reasons = [
+        c.response_metadata["done_reason"] for c in chunks if "done_reason" in c.response_metadata
+    ]
+    assert reasons == ["stop"]
+    assert 30 <= count_words(text) <= 50
+    assert text.rstrip().endswith((".", "!", '."', '!"'))

@@ -5,6 +5,7 @@ import string
 import pytest
 
 from tests.support import story_request
+from workflows.body_shaping import ChapterShape
 from workflows.judges import rubric_prompt
 from workflows.prompts import PromptError, load_prompt_library
 from workflows.state import SafetyIssue, StoryRequest
@@ -170,7 +171,26 @@ def test_the_embedded_profile_is_short_and_shows_an_opening_at_the_readers_level
     )
 
 
-def test_the_embedded_profile_has_a_token_budget_fitted_to_the_length() -> None:
+def test_the_embedded_profile_has_a_token_budget_and_a_shape_fitted_to_the_reader() -> None:
     assert call_options("standard", REQUESTS["opening"]) == {}
-    # "short" at six: 130 words.
-    assert call_options("embedded", REQUESTS["opening"]) == {"max_tokens": 166}
+    # "short" at six: 130 words, a beginner's band of grades 0-1.
+    assert call_options("embedded", REQUESTS["opening"]) == {
+        "max_tokens": 227,
+        "shape": ChapterShape(
+            target_words=130,
+            min_words=110,
+            sentence_words=5,
+            two_syllable_penalty=1.5,
+            long_word_penalty=4.0,
+            rare_word_penalty=3.0,
+        ),
+    }
+    # An advanced reader of ten (grades 4.5-6.5) may write longer sentences and words.
+    assert call_options("embedded", REQUESTS["advanced reader"])["shape"] == ChapterShape(
+        target_words=320,
+        min_words=272,
+        sentence_words=14,
+        two_syllable_penalty=0.0,
+        long_word_penalty=0.5,
+        rare_word_penalty=0.5,
+    )

@@ -28,7 +28,7 @@ async def safety_check(state: StoryState, runtime: Runtime[StoryContext]) -> dic
         found = {(issue["category"], issue["term"].lower()) for issue in issues}
         missed = [
             issue
-            for issue in blocked["issues"]
+            for issue in blocked.issues
             if (issue["category"], issue["term"].lower()) not in found
         ]
         issues = [*issues, *apply_policy(missed, request)]

@@ -24,7 +24,6 @@ from workflows.providers.ollama_hosts import OllamaHost, OllamaHostPool, RoutedC
 from workflows.providers.scripted import ScriptedChatModel
 from workflows.story_prompt import PromptProfile
 
-ProviderName = Literal["ollama", "local", "scripted"]
 RequestedProvider = Literal["auto", "ollama", "local", "scripted"]
 PROBE_TIMEOUT_SECONDS = 3.0
 

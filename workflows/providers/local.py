@@ -29,7 +29,9 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ConfigDict
 
+from workflows.body_shaping import ChapterShape, ChapterShaper, vocabulary
 from workflows.fair_queue import FairQueue, ReportPosition
+from workflows.metrics import count_words
 from workflows.providers.structured import json_schema_output, require_json_schema_method
 
 if TYPE_CHECKING:
@@ -215,6 +217,22 @@ class LocalChatModel(BaseChatModel):
             async for chunk in self._stream_from(llama, messages, stop, kwargs):
                 yield chunk
 
+    def _shaper(
+        self, llama: Llama, messages: list[BaseMessage], call: dict[str, Any]
+    ) -> ChapterShaper | None:
+        """The logits processor for a chapter's body, when the call asks for a shape. A repair
+        (the chapter so far as the model's own turn, then the request to go on) continues a
+        chapter that already has the words of that turn."""
+        shape = call.get("shape")
+        if not isinstance(shape, ChapterShape):
+            return None
+        earlier = [message.text for message in messages if message.type == "ai"]
+        return ChapterShaper(
+            shape,
+            vocabulary(llama, str(self.pool.model_path)),
+            words_before=count_words(earlier[-1]) if earlier else 0,
+        )
+
     def _completion_options(self, stop: list[str] | None, call: dict[str, Any]) -> dict[str, Any]:
         budget = call.get("max_tokens") or self.max_tokens
         options: dict[str, Any] = {
@@ -246,6 +264,11 @@ class LocalChatModel(BaseChatModel):
 
         def produce() -> None:
             try:
+                shaper = self._shaper(llama, messages, call)
+                if shaper is not None:
+                    from llama_cpp import LogitsProcessorList
+
+                    options["logits_processor"] = LogitsProcessorList([shaper])
                 parts = llama.create_chat_completion(
                     messages=chat,  # type: ignore[arg-type]
                     stream=True,

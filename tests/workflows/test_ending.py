@@ -1,0 +1,107 @@
+"""The structured chapter ending: what a valid answer from any backend looks like."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from workflows.ending import CHOICE_PATTERN, QUESTION_PATTERN, SUMMARY_PATTERN, ChapterEnding
+
+SUMMARY = "Mia found a silver key under the garden gate and met a friendly frog."
+
+
+def test_a_question_and_two_choices_make_an_ending() -> None:
+    ending = ChapterEnding(
+        question="What should Mia do next",
+        choices=[" Open the little door ", "Ask the frog"],
+        summary=SUMMARY,
+    )
+    assert ending.question == "What should Mia do next?"
+    assert ending.choices == ["Open the little door", "Ask the frog"]
+
+
+@pytest.mark.parametrize(
+    "choices",
+    [
+        ["Open the little door", "]\n,"],  # written by SmolLM2 under the grammar (bench.quality)
+        ["Open the little door", "123"],
+        ["Ask the frog", "ask the frog!"],
+        ["Ask the frog"],
+    ],
+)
+def test_choices_without_words_or_alike_are_refused(choices: list[str]) -> None:
+    with pytest.raises(ValidationError):
+        ChapterEnding(question="What should Mia do next?", choices=choices, summary=SUMMARY)
+
+
+def test_stray_json_punctuation_at_the_edges_of_a_field_is_trimmed() -> None:
+    ending = ChapterEnding(
+        question="} What should Max do next",
+        choices=["]Ben asks Max to play,", ", Max builds a big boat"],
+        summary="] Max built a boat and played music with his friend Ben.",
+    )
+    assert ending.question == "What should Max do next?"
+    assert ending.choices == ["Ben asks Max to play", "Max builds a big boat"]
+    assert ending.summary == "Max built a boat and played music with his friend Ben."
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # Written by SmolLM2 under the grammar (bench.quality, 2026-12-01).
+        "} The main character is Sam. This chapter has been shared with your child?",
+        "What is Leo's character like?",
+        "What is the last sentence of this chapter?",
+        "Ava's first day was a big one?",
+        "What should the reader do next?",
+    ],
+)
+def test_a_question_that_does_not_ask_what_happens_next_is_refused(question: str) -> None:
+    with pytest.raises(ValidationError):
+        ChapterEnding(question=question, choices=["Open the door", "Ask the frog"], summary=SUMMARY)
+
+
+@pytest.mark.parametrize(
+    "choices",
+    [
+        ["Open the little door", "the answer is no."],
+        ["Spring", "Summer"],
+        ["Befriend other people. I love my home.", "Go home"],
+        ["Open the door", '{"choice": "Ask the frog"}'],
+    ],
+)
+def test_choices_that_are_not_real_choices_are_refused(choices: list[str]) -> None:
+    with pytest.raises(ValidationError):
+        ChapterEnding(question="What should Mia do next?", choices=choices, summary=SUMMARY)
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "} { description: { title: Mia",
+        "In this scene, you can use Mia as an example for your child.",
+    ],
+)
+def test_a_summary_with_json_or_commentary_is_refused(summary: str) -> None:
+    with pytest.raises(ValidationError):
+        ChapterEnding(
+            question="What should Mia do next?",
+            choices=["Open the door", "Go home"],
+            summary=summary,
+        )
+
+
+def test_the_schema_carries_the_shape_of_each_field_for_the_grammar() -> None:
+    properties = ChapterEnding.model_json_schema()["properties"]
+    assert properties["question"]["pattern"] == QUESTION_PATTERN
+    assert properties["choices"]["items"]["pattern"] == CHOICE_PATTERN
+    assert properties["summary"]["pattern"] == SUMMARY_PATTERN
+
+
+def test_names_with_accents_fit_the_shape() -> None:
+    ending = ChapterEnding(
+        question="What should Zoë do next?",
+        choices=["Ask José for help", "Élodie sings a song"],
+        summary="Zoë found a silver key under the garden gate.",
+    )
+    assert ending.choices == ["Ask José for help", "Élodie sings a song"]
