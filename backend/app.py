@@ -63,7 +63,7 @@ def create_app(
     app.include_router(api_router)
     install_wire_event_schemas(app)
     # Last: the web app's files and its single-page fallback (issue 14).
-    install_web_app(app)
+    install_web_app(app, settings.web_dist)
     install_http_hardening(app, settings)
     install_ticket_redaction()
     # Outermost: request ids, HTTP metrics and traces cover the refusals of the layers inside.

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AfterValidator, Field, FilePath, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.web import DEFAULT_DIST as WEB_DIST
+
 ENV_PREFIX = "STORYSTREAM_"
 DEFAULT_DATABASE_PATH = Path("var") / "storystream.db"
 # Signs tokens in development and tests only; any other environment must set its own secret.
@@ -172,6 +174,8 @@ class Settings(BaseSettings):
     cors_origins: Origins = ""
     # Serve /docs, /redoc and /openapi.json; unset: on, except in production.
     api_docs: bool | None = None
+    # The built web app (frontend/dist); the Docker image builds it elsewhere and points here.
+    web_dist: Path = WEB_DIST
 
     # Operations (issue 16): Prometheus metrics at /metrics, or on a port of their own, or off;
     # log lines as JSON ("auto": readable in development, JSON elsewhere) at this level.

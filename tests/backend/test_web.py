@@ -9,7 +9,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from backend.app import create_app
 from backend.web import NOT_BUILT, install_web_app
+from tests.support import make_settings
 
 
 def _app(dist: Path) -> FastAPI:
@@ -88,3 +90,13 @@ async def test_the_service_serves_the_app_at_its_root_under_its_csp(tmp_path: Pa
         missing = await client.get("/api/v1/no-such-route")
         assert (missing.status_code, missing.json()) == (404, {"detail": "Not Found"})
         assert (await client.get("/docs")).status_code == 200
+
+
+async def test_the_service_serves_the_web_app_from_the_folder_its_settings_name(
+    dist: Path, tmp_path: Path
+) -> None:
+    # The Docker image builds the app outside the package and points STORYSTREAM_WEB_DIST at it.
+    app = create_app(make_settings(tmp_path, web_dist=dist))
+    async with await _client(app) as client:
+        page = await client.get("/library")
+        assert (page.status_code, page.text) == (200, "<html>the app</html>")
