@@ -36,12 +36,14 @@ MAX_CHOICES = 3
 # them into the grammar the answer is decoded under, so a small model cannot start a choice with
 # "]" or fill the question with notes; pydantic checks them again for any backend.
 QUESTION_PATTERN = (
-    r"^((What|Where|How|Which|Who) )?"
+    # "What should...", "Which way will..." (a question word, up to two words such as "way" or
+    # "path", then the verb), or a yes/no "Should Pip...".
+    r"^((What|Where|How|Which|Who)( [A-Za-z]+){0,2} )?"
     r"(should|will|could|can|shall|would|Should|Will|Could|Can|Shall|Would)"
     r" [A-Za-zÀ-ɏ' ,-]{3,90}[?]$"
 )
 # Letters include the accented ones of names like "Zoë" or "José".
-CHOICE_PATTERN = r"^[A-ZÀ-Þ][A-Za-zÀ-ɏ'-]*( [A-Za-zÀ-ɏ',-]+){1,11}[.!]?$"
+CHOICE_PATTERN = r"^[A-ZÀ-Þ][A-Za-zÀ-ɏ'-]*( [A-Za-zÀ-ɏ0-9',-]+){1,11}[.!]?$"
 SUMMARY_PATTERN = r'^[A-Z][^{}\[\]<>*#|\\_`~"\n]{19,399}$'
 
 

@@ -105,3 +105,20 @@ def test_names_with_accents_fit_the_shape() -> None:
         summary="Zoë found a silver key under the garden gate.",
     )
     assert ending.choices == ["Ask José for help", "Élodie sings a song"]
+
+
+@pytest.mark.parametrize(
+    ("question", "choices"),
+    [
+        ("Which way should Mia go?", ["Take the river path", "Climb the 3 hills"]),
+        ("Where will Leo look for the key?", ["Under the old mat", "Inside the blue jar"]),
+        ("Should Pip swim home, or sleep under the mushroom?", ["Swim home", "Sleep here"]),
+        ("What will Sam and Ben do next?", ["Build a raft", "Ask the owl"]),
+    ],
+)
+def test_everyday_what_next_questions_and_choices_fit_the_shape(
+    question: str, choices: list[str]
+) -> None:
+    # The shape constrains Ollama's production model too: ordinary good endings must pass it.
+    ending = ChapterEnding(question=question, choices=choices, summary=SUMMARY)
+    assert (ending.question, ending.choices) == (question, choices)
