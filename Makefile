@@ -106,6 +106,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench.stream_bench
 	$(BIN)/python -m bench.safety_eval
 	$(BIN)/python -m bench.encoder_runtime
+	$(BIN)/python -m bench.observability_cost
 
 # Story quality on the configured story model (16 chapters: 8 themes, ages 4-10): model-written
 # choices, prompt echo or commentary, length, reading grade, repetition, speed. COUNT=N for more.
