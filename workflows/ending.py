@@ -11,6 +11,7 @@ not a clean summary fails validation, and the ending node asks once more."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import (
@@ -36,14 +37,30 @@ MAX_CHOICES = 3
 # them into the grammar the answer is decoded under, so a small model cannot start a choice with
 # "]" or fill the question with notes; pydantic checks them again for any backend.
 QUESTION_PATTERN = (
-    # "What should...", "Which way will..." (a question word, up to two words such as "way" or
-    # "path", then the verb), or a yes/no "Should Pip...".
-    r"^((What|Where|How|Which|Who)( [A-Za-z]+){0,2} )?"
-    r"(should|will|could|can|shall|would|Should|Will|Could|Can|Shall|Would)"
+    # "What should...", "Which way will..." (a question word, "Which" with one of a few nouns),
+    # or a yes/no "Should Pip...". Anything freer, and SmolLM2 writes "What is the shall of...".
+    r"^((What|Where|How|Who) |Which ((way|path|road|door|friend|one) )?)?"
+    r"(should|will|could|can|would|Should|Will|Could|Can|Would)"
     r" [A-Za-zÀ-ɏ' ,-]{3,90}[?]$"
 )
-# Letters include the accented ones of names like "Zoë" or "José".
-CHOICE_PATTERN = r"^[A-ZÀ-Þ][A-Za-zÀ-ɏ'-]*( [A-Za-zÀ-ɏ0-9',-]+){1,11}[.!]?$"
+CHOICE_VERBS_FILE = Path(__file__).with_name("data") / "choice_verbs.txt"
+
+
+def choice_verbs() -> tuple[str, ...]:
+    """The verbs a choice may start with, from `workflows/data/choice_verbs.txt`."""
+    lines = CHOICE_VERBS_FILE.read_text("utf-8").splitlines()
+    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+# A choice is something to do: an imperative verb, then 1-11 more words. Letters include the
+# accented ones of names like "Zoë" or "José".
+CHOICE_PATTERN = (
+    "^("
+    + "|".join(choice_verbs())
+    # After the verb (and an optional "a") a word of two letters or more: "Ask A" / "Bake B"
+    # are no choices.
+    + r")( a)?( [A-Za-zÀ-ɏ0-9',-]{2,})( [A-Za-zÀ-ɏ0-9',-]+){0,9}[.!]?$"
+)
 SUMMARY_PATTERN = r'^[A-Z][^{}\[\]<>*#|\\_`~"\n]{19,399}$'
 
 

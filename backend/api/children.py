@@ -26,6 +26,7 @@ from backend.api.schemas import (
 )
 from backend.api.text_checks import refuse_unsafe_blocked_topic, refuse_unsafe_text
 from backend.db.models import Child, DeviceToken, ReadingLevel, utcnow
+from backend.read_models import read_model
 
 router = APIRouter(prefix="/children", tags=["children"])
 
@@ -139,14 +140,8 @@ async def create_device_token(
     issued = services.tokens.issue(
         "device", parent_id=child.parent_id, child_id=child.id, token_id=device.id
     )
-    return DeviceTokenCreated(
-        id=device.id,
-        child_id=child.id,
-        label=device.label,
-        created_at=device.created_at,
-        revoked_at=None,
-        token=issued.token,
-    )
+    # Revoked never yet; said here so that nothing is loaded back after the commit.
+    return read_model(DeviceTokenCreated, device, revoked_at=None, token=issued.token)
 
 
 @router.get("/{child_id}/device-tokens", response_model=list[DeviceTokenRead], responses=NOT_FOUND)

@@ -26,6 +26,7 @@ from backend.api.schemas import (
 )
 from backend.auth.principals import Caller
 from backend.db.models import Series, Story, utcnow
+from backend.read_models import read_model
 
 router = APIRouter(tags=["library"])
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -46,15 +47,7 @@ async def _chapter_counts(
 
 
 def _series_read(series: Series, chapters: int) -> SeriesRead:
-    return SeriesRead(
-        id=series.id,
-        child_id=series.child_id,
-        theme=series.theme,
-        title=series.title,
-        created_at=series.created_at,
-        updated_at=series.updated_at,
-        chapters=chapters,
-    )
+    return read_model(SeriesRead, series, chapters=chapters)
 
 
 @router.get("/children/{child_id}/series", response_model=Page[SeriesRead], responses=NOT_FOUND)
@@ -91,11 +84,7 @@ async def read_series(series: SeriesAccess, caller: CallerDep, session: SessionD
             .order_by(Story.chapter_number, Story.id)
         )
     )
-    base = _series_read(series, len(chapters))
-    return SeriesDetail(
-        **base.model_dump(),
-        chapter_list=[StorySummary.model_validate(chapter) for chapter in chapters],
-    )
+    return read_model(SeriesDetail, series, chapters=len(chapters), chapter_list=chapters)
 
 
 @router.get("/children/{child_id}/stories", response_model=Page[StorySummary], responses=NOT_FOUND)

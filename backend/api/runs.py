@@ -36,6 +36,7 @@ from backend.api.ticket_uses import (
 )
 from backend.auth.principals import Caller, TicketCaller
 from backend.db.models import ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, Child, Run, Story
+from backend.read_models import read_model
 from backend.runs.failures import child_error_message
 from backend.runs.log import UnknownRunLog
 from backend.services import Services
@@ -212,26 +213,10 @@ async def _run_read(session: AsyncSession, services: Services, run: Run, caller:
         last_event_id: int | None = await services.event_log.last_seq(run.id)
     except UnknownRunLog:
         last_event_id = None
-    return RunRead(
-        id=run.id,
-        child_id=run.child_id,
-        series_id=run.series_id,
-        theme=run.theme,
-        chapter_number=run.chapter_number,
-        title=run.title,
-        status=run.status,
-        gate=run.gate,
-        provider=run.provider,
-        model=run.model,
-        error_code=run.error_code,
+    return read_model(
+        RunRead,
+        run,
         error_message=child_error_message(run.error_code) if for_child else run.error_message,
-        created_at=run.created_at,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        time_to_first_token_ms=run.time_to_first_token_ms,
-        total_ms=run.total_ms,
-        input_tokens=run.input_tokens,
-        output_tokens=run.output_tokens,
         story_id=story_id,
         stream_url=stream_url(run.id),
         last_event_id=last_event_id,

@@ -30,7 +30,7 @@ from backend.runs.events import (
     SafetyEvent,
     WireEvent,
 )
-from backend.runs.log import LoggedEvent, RunEventLog
+from backend.runs.log import LoggedEvent, RunEventLog, flattened
 
 logger = logging.getLogger("storystream.runs")
 
@@ -293,10 +293,8 @@ class ObservedEventLog:
             self.watcher.appended(run_id, event, 0)
         return ended
 
-    async def follow(self, run_id: str, after_seq: int) -> AsyncIterator[LoggedEvent]:
-        async for batch in self.follow_batches(run_id, after_seq):
-            for event in batch:
-                yield event
+    def follow(self, run_id: str, after_seq: int) -> AsyncIterator[LoggedEvent]:
+        return flattened(self.follow_batches(run_id, after_seq))
 
     async def follow_batches(
         self, run_id: str, after_seq: int

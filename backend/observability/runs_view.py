@@ -9,10 +9,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.models import Child, Run, Story
+from backend.read_models import read_model
 from backend.runs.log import LoggedEvent, RunEventLog, UnknownRunLog
 from backend.services import build_event_log
 from backend.settings import Settings
@@ -21,8 +23,9 @@ from backend.settings import Settings
 _TEXT_FIELDS = ("chunk", "story", "issues")
 
 
-@dataclass(frozen=True)
-class RunRow:
+class RunRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: str
     status: str
     child_id: int
@@ -56,28 +59,7 @@ class RunEvents:
 
 
 def _row(run: Run, family_id: int | None, story_id: int | None) -> RunRow:
-    return RunRow(
-        id=run.id,
-        status=run.status,
-        child_id=run.child_id,
-        family_id=family_id,
-        theme=run.theme,
-        chapter_number=run.chapter_number,
-        created_at=run.created_at,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        time_to_first_token_ms=run.time_to_first_token_ms,
-        total_ms=run.total_ms,
-        input_tokens=run.input_tokens,
-        output_tokens=run.output_tokens,
-        error_code=run.error_code,
-        error_message=run.error_message,
-        runner=run.runner,
-        provider=run.provider,
-        model=run.model,
-        gate=run.gate,
-        story_id=story_id,
-    )
+    return read_model(RunRow, run, family_id=family_id, story_id=story_id)
 
 
 async def list_runs(

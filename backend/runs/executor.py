@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from langchain_core.runnables.schema import StreamEvent
 from sqlalchemy import update
@@ -30,6 +30,7 @@ from tenacity import AsyncRetrying
 
 from backend.db.engine import SessionFactory
 from backend.db.models import Run, Story, utcnow
+from backend.read_models import read_model
 from backend.runs.events import (
     CompletedStory,
     CompleteEvent,
@@ -64,6 +65,7 @@ from workflows.summary import summarize_chapter
 logger = logging.getLogger(__name__)
 
 StopReason = Literal["cancelled", "interrupted"]
+_Limit = Literal["first_token", "idle", "total"]
 UNLIMITED_RUNS = 1_000_000
 SAFETY_REJECTED_MESSAGE = "the chapter did not pass the safety check and was not shown"
 STATUS_OF_CODE = {"CANCELLED": "cancelled", "INTERRUPTED": "interrupted"}
@@ -127,22 +129,14 @@ class _Failed:
 _Ending = _Written | _Failed
 
 
-class _FinishedChapter:
-    """A stored chapter with its run's usage and timings, read by `CompletedStory`."""
-
-    def __init__(self, story: Story, usage: Usage | None, timings: Timings) -> None:
-        self._story = story
-        self.usage = usage
-        self.timings = timings
-        self.educational_elements = list(story.educational_elements or [])
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._story, name)
-
-
 def completed_story(story: Story, timings: Timings, usage: Usage | None) -> CompletedStory:
-    return CompletedStory.model_validate(
-        _FinishedChapter(story, usage, timings), from_attributes=True
+    """A stored chapter with its run's usage and timings."""
+    return read_model(
+        CompletedStory,
+        story,
+        usage=usage,
+        timings=timings,
+        educational_elements=list(story.educational_elements or []),
     )
 
 
@@ -256,52 +250,74 @@ class RunExecution:
             context=self.env.context,
             version="v2",
         )
-        mapper, clock = self.mapper, self.env.clock
+        mapper = self.mapper
         async with aclosing(events) as stream:  # type: ignore[type-var]
-            while True:
-                deadline, reason = self._next_deadline()
-                try:
-                    async with asyncio.timeout(deadline - clock()):
-                        event = await anext(stream)
-                except StopAsyncIteration:
-                    break
-                except TimeoutError:
-                    raise RunTimeout(reason) from None
-                tokens_before, phase_before = mapper.tokens_seen, mapper.phase
-                for wire_event in mapper.map(event):
-                    await self._publish(wire_event)
-                if mapper.tokens_seen != tokens_before:
-                    self._last_token_at = clock()
-                if mapper.phase == "waiting_for_first_token" and phase_before != mapper.phase:
-                    # Out of the queue, or a fresh draft: the first-token clock starts again.
-                    self._waiting_since = clock()
+            try:
+                # One timeout for the whole stream, fired by the run's watchdog (a new timeout
+                # context per event cost more than the event's own mapping).
+                async with asyncio.timeout(None) as expiry:
+                    watchdog = _Watchdog(self, expiry)
+                    try:
+                        await self._map_stream(stream, watchdog)
+                    finally:
+                        watchdog.disarm()
+            except TimeoutError:
+                # The watchdog names the limit it fired on; a timeout from inside the workflow
+                # is told by the deadline as things stand.
+                reason = watchdog.reason or self.timeout_reason(self.next_deadline()[1])
+                raise RunTimeout(reason) from None
         if mapper.final_state is None:
             raise RunFailure("the story workflow ended without a result")
         return mapper.final_state
 
-    def _next_deadline(self) -> tuple[float, str]:
+    async def _map_stream(self, stream: AsyncIterator[StreamEvent], watchdog: _Watchdog) -> None:
+        mapper, clock = self.mapper, self.env.clock
+        watchdog.arm()
+        while True:
+            if watchdog.overdue:
+                # The deadline passed while an event was being published: it counts only if it
+                # still stands now that the event's tokens are counted.
+                watchdog.arm()
+            watchdog.awaiting_model = True
+            try:
+                event = await anext(stream)
+            except StopAsyncIteration:
+                return
+            finally:
+                watchdog.awaiting_model = False
+            tokens_before, phase_before = mapper.tokens_seen, mapper.phase
+            for wire_event in mapper.map(event):
+                await self._publish(wire_event)
+            if mapper.tokens_seen != tokens_before:
+                self._last_token_at = clock()
+            if mapper.phase != phase_before:
+                if mapper.phase == "waiting_for_first_token":
+                    # Out of the queue, or a fresh draft: the first-token clock starts again.
+                    self._waiting_since = clock()
+                # Another phase may have an earlier deadline (idle after the first token).
+                watchdog.arm()
+
+    def next_deadline(self) -> tuple[float, _Limit]:
+        """When the run times out as things stand, and which limit that is."""
         limits = self.env.timeouts
-        candidates = [
-            (
-                self._started + limits.total_seconds,
-                f"the story was not finished within {limits.total_seconds:g} s",
-            )
-        ]
+        deadline: tuple[float, _Limit] = (self._started + limits.total_seconds, "total")
         if self.mapper.phase == "waiting_for_first_token":
-            candidates.append(
-                (
-                    self._waiting_since + limits.first_token_seconds,
-                    f"the story model sent no first word within {limits.first_token_seconds:g} s",
-                )
-            )
+            first = self._waiting_since + limits.first_token_seconds
+            if first < deadline[0]:
+                deadline = (first, "first_token")
         elif self.mapper.phase == "generating" and self._last_token_at is not None:
-            candidates.append(
-                (
-                    self._last_token_at + limits.idle_seconds,
-                    f"the story model went silent for {limits.idle_seconds:g} s mid-story",
-                )
-            )
-        return min(candidates)
+            idle = self._last_token_at + limits.idle_seconds
+            if idle < deadline[0]:
+                deadline = (idle, "idle")
+        return deadline
+
+    def timeout_reason(self, limit: _Limit) -> str:
+        limits = self.env.timeouts
+        if limit == "first_token":
+            return f"the story model sent no first word within {limits.first_token_seconds:g} s"
+        if limit == "idle":
+            return f"the story model went silent for {limits.idle_seconds:g} s mid-story"
+        return f"the story was not finished within {limits.total_seconds:g} s"
 
     async def _publish(self, event: WireEvent) -> None:
         if event.type == "content":
@@ -448,3 +464,48 @@ class RunExecution:
     async def _set_row(self, **values: object) -> None:
         async with self.env.sessions() as session, session.begin():
             await session.execute(update(Run).where(Run.id == self.run_id).values(**values))
+
+
+class _Watchdog:
+    """The run's timeouts as one timer, moved only when the deadline can have come earlier (a
+    change of phase), instead of a timeout context per event. When the timer fires it looks at
+    the deadline as things stand: later (tokens came meanwhile), it waits again; passed while
+    the run waits for the model, it expires the stream's timeout; passed while an event is
+    being published, the run looks again before it next waits (as a timeout around each wait
+    for the model did: publishing is not timed)."""
+
+    def __init__(self, run: RunExecution, expiry: asyncio.Timeout) -> None:
+        self._run = run
+        self._expiry = expiry
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = None
+        self.awaiting_model = False
+        self.overdue = False
+        self.reason = ""
+
+    def arm(self) -> None:
+        """Set the timer to the deadline as things stand; expire at once if it has passed."""
+        self.disarm()
+        self.overdue = False
+        deadline, limit = self._run.next_deadline()
+        remaining = deadline - self._run.env.clock()
+        if remaining <= 0:
+            self.reason = self._run.timeout_reason(limit)
+            self._expiry.reschedule(self._loop.time())
+            return
+        self._timer = self._loop.call_at(self._loop.time() + remaining, self._fire)
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _fire(self) -> None:
+        self._timer = None
+        deadline, _ = self._run.next_deadline()
+        if deadline > self._run.env.clock():
+            self.arm()
+        elif self.awaiting_model:
+            self.arm()  # expires
+        else:
+            self.overdue = True

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from backend.runs.events import TERMINAL_EVENT_TYPES, WireEvent, event_json
 
@@ -26,6 +27,17 @@ def sse_frame(seq: int, event_type: str, data: str) -> bytes:
     never holds a line break: JSON escapes them)."""
     sep = SSE_SEPARATOR
     return f"id: {seq}{sep}event: {event_type}{sep}data: {data}{sep}{sep}".encode()
+
+
+_Item = TypeVar("_Item")
+
+
+async def flattened(batches: AsyncIterator[Sequence[_Item]]) -> AsyncIterator[_Item]:
+    """Each item of each batch, in order: `follow` as the flat view of `follow_batches`."""
+    async with aclosing(batches) as stream:  # type: ignore[type-var]
+        async for batch in stream:
+            for item in batch:
+                yield item
 
 
 class UnknownRunLog(LookupError):
@@ -138,10 +150,8 @@ class InMemoryEventLog:
         await self.append(run_id, event)
         return True
 
-    async def follow(self, run_id: str, after_seq: int) -> AsyncIterator[LoggedEvent]:
-        async for batch in self.follow_batches(run_id, after_seq):
-            for event in batch:
-                yield event
+    def follow(self, run_id: str, after_seq: int) -> AsyncIterator[LoggedEvent]:
+        return flattened(self.follow_batches(run_id, after_seq))
 
     async def follow_batches(
         self, run_id: str, after_seq: int

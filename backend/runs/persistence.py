@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from tenacity import (
     AsyncRetrying,
@@ -51,16 +51,43 @@ class ChapterNotStored(Exception):
 
 async def _series_for(
     session: AsyncSession, child_id: int, series_id: int | None, theme: str, title: str
-) -> Series:
+) -> int:
     if series_id is not None:
-        series = await session.get(Series, series_id)
-        if series is not None:
-            series.updated_at = utcnow()
-            return series
+        # One UPDATE instead of loading the series to touch it.
+        touched = await session.execute(
+            update(Series).where(Series.id == series_id).values(updated_at=utcnow())
+        )
+        if touched.rowcount:  # type: ignore[attr-defined]
+            return series_id
     series = Series(child_id=child_id, theme=theme, title=title)
     session.add(series)
     await session.flush()
-    return series
+    return series.id
+
+
+async def _insert(
+    sessions: SessionSource,
+    story: Story,
+    series_id: int | None,
+    run_values: Mapping[str, Any],
+) -> Story:
+    async with sessions() as session, session.begin():
+        story.series_id = await _series_for(
+            session, story.child_id, series_id, story.theme, story.title
+        )
+        session.add(story)
+        await session.execute(
+            update(Run)
+            .where(Run.id == story.run_id)
+            .values(series_id=story.series_id, **run_values)
+        )
+        await session.flush()
+        return story
+
+
+async def _stored_for(sessions: SessionSource, run_id: str) -> Story | None:
+    async with sessions() as session:
+        return await session.scalar(select(Story).where(Story.run_id == run_id))
 
 
 async def _store_once(
@@ -69,20 +96,16 @@ async def _store_once(
     series_id: int | None,
     run_values: Mapping[str, Any],
 ) -> Story:
-    async with sessions() as session, session.begin():
-        story = make_story()
-        existing = await session.scalar(select(Story).where(Story.run_id == story.run_id))
-        if existing is not None:
-            # An earlier attempt committed but its answer was lost: the chapter is stored.
-            return existing
-        series = await _series_for(session, story.child_id, series_id, story.theme, story.title)
-        story.series_id = series.id
-        session.add(story)
-        await session.execute(
-            update(Run).where(Run.id == story.run_id).values(series_id=series.id, **run_values)
-        )
-        await session.flush()
-        return story
+    story = make_story()
+    try:
+        return await _insert(sessions, story, series_id, run_values)
+    except IntegrityError:
+        # A chapter per run (`stories.run_id` is unique): an earlier attempt committed but its
+        # answer was lost, and the chapter is stored. Asked only then, not before every insert.
+        existing = await _stored_for(sessions, story.run_id)
+        if existing is None:
+            raise  # another constraint: the child was deleted meanwhile, say
+        return existing
 
 
 async def store_chapter(

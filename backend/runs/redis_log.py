@@ -21,7 +21,7 @@ from redis.exceptions import WatchError
 
 from backend.redis_clients import REDIS_OUTAGES
 from backend.runs.events import TERMINAL_EVENT_TYPES, WireEvent, event_json
-from backend.runs.log import LoggedEvent, UnknownRunLog
+from backend.runs.log import LoggedEvent, UnknownRunLog, flattened
 from backend.runs.redis_follow import FollowerHub, logged_events, text
 
 logger = logging.getLogger(__name__)
@@ -163,10 +163,8 @@ class RedisEventLog:
             raise UnknownRunLog(run_id)
         return text(closed) == "1"
 
-    async def follow(self, run_id: str, after_seq: int) -> AsyncIterator[LoggedEvent]:
-        async for batch in self.follow_batches(run_id, after_seq):
-            for event in batch:
-                yield event
+    def follow(self, run_id: str, after_seq: int) -> AsyncIterator[LoggedEvent]:
+        return flattened(self.follow_batches(run_id, after_seq))
 
     async def follow_batches(
         self, run_id: str, after_seq: int

@@ -37,11 +37,11 @@ def test_choices_without_words_or_alike_are_refused(choices: list[str]) -> None:
 def test_stray_json_punctuation_at_the_edges_of_a_field_is_trimmed() -> None:
     ending = ChapterEnding(
         question="} What should Max do next",
-        choices=["]Ben asks Max to play,", ", Max builds a big boat"],
+        choices=["]Ask Ben to play,", ", Build a big boat"],
         summary="] Max built a boat and played music with his friend Ben.",
     )
     assert ending.question == "What should Max do next?"
-    assert ending.choices == ["Ben asks Max to play", "Max builds a big boat"]
+    assert ending.choices == ["Ask Ben to play", "Build a big boat"]
     assert ending.summary == "Max built a boat and played music with his friend Ben."
 
 
@@ -54,6 +54,9 @@ def test_stray_json_punctuation_at_the_edges_of_a_field_is_trimmed() -> None:
         "What is the last sentence of this chapter?",
         "Ava's first day was a big one?",
         "What should the reader do next?",
+        # Under a looser shape (bench.quality, 2026-12-01).
+        "What is the shall of a long lost love?",
+        "What does Max should do next?",
     ],
 )
 def test_a_question_that_does_not_ask_what_happens_next_is_refused(question: str) -> None:
@@ -67,6 +70,11 @@ def test_a_question_that_does_not_ask_what_happens_next_is_refused(question: str
         ["Open the little door", "the answer is no."],
         ["Spring", "Summer"],
         ["Befriend other people. I love my home.", "Go home"],
+        # Written by SmolLM2 before choices had to start with a verb (bench.quality, 2026-12-01).
+        ["Mia loves me!", "I love you!"],
+        ["Hi there!", "Ze EYES"],
+        ["Ava's mom", "Go to bed"],
+        ["Ask A", "Bake B"],
         ["Open the door", '{"choice": "Ask the frog"}'],
     ],
 )
@@ -101,18 +109,22 @@ def test_the_schema_carries_the_shape_of_each_field_for_the_grammar() -> None:
 def test_names_with_accents_fit_the_shape() -> None:
     ending = ChapterEnding(
         question="What should Zoë do next?",
-        choices=["Ask José for help", "Élodie sings a song"],
+        choices=["Ask José for help", "Sing a song with Élodie"],
         summary="Zoë found a silver key under the garden gate.",
     )
-    assert ending.choices == ["Ask José for help", "Élodie sings a song"]
+    assert ending.choices == ["Ask José for help", "Sing a song with Élodie"]
 
 
 @pytest.mark.parametrize(
     ("question", "choices"),
     [
         ("Which way should Mia go?", ["Take the river path", "Climb the 3 hills"]),
-        ("Where will Leo look for the key?", ["Under the old mat", "Inside the blue jar"]),
+        (
+            "Where will Leo look for the key?",
+            ["Look under the old mat", "Search inside the blue jar"],
+        ),
         ("Should Pip swim home, or sleep under the mushroom?", ["Swim home", "Sleep here"]),
+        ("What should Noor do now?", ["Stay in the cozy den", "Wake up the sleepy owl"]),
         ("What will Sam and Ben do next?", ["Build a raft", "Ask the owl"]),
     ],
 )
