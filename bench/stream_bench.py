@@ -56,7 +56,12 @@ PARENT = {"email": "bench@example.com", "password": "a bench password"}
 THEME = "space"
 SERVICE_STREAM_PATH = "/api/v1/stories/generate/stream"
 # Ends every scripted answer: the parser turns it into the question and choices, never content.
-QUESTION_BLOCK = "\n\nQUESTION: What next?\nCHOICE 1: Go up\nCHOICE 2: Go down\nCHOICE 3: Stay"
+# The ending fits `workflows.ending.ChapterEnding`, so the structured call succeeds at once, as
+# it does for a well-behaved model (a refused ending would add a retry to every story).
+QUESTION_BLOCK = (
+    "\n\nQUESTION: What should Mia do next?\nCHOICE 1: Go up to the Moon"
+    "\nCHOICE 2: Go down to the sea\nCHOICE 3: Stay by the rocket"
+)
 SENTENCES = (
     "Mia looked up and saw a bright silver rocket.",
     "A friendly robot waved hello from the launch pad.",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from bench.stream_bench import QUESTION_BLOCK, story_body
 from workflows.ending import CHOICE_PATTERN, QUESTION_PATTERN, SUMMARY_PATTERN, ChapterEnding
+from workflows.providers.scripted import compose_ending
 
 SUMMARY = "Mia found a silver key under the garden gate and met a friendly frog."
 
@@ -134,3 +136,12 @@ def test_everyday_what_next_questions_and_choices_fit_the_shape(
     # The shape constrains Ollama's production model too: ordinary good endings must pass it.
     ending = ChapterEnding(question=question, choices=choices, summary=SUMMARY)
     assert (ending.question, ending.choices) == (question, choices)
+
+
+def test_the_benchmarks_scripted_ending_is_one_the_model_gets_accepted() -> None:
+    # bench.stream_bench / capacity / profile_stream end every script with this block; a refused
+    # ending would put a retry and the theme's choices into every measured story.
+    script = story_body(20) + QUESTION_BLOCK
+    ending = ChapterEnding.model_validate_json(compose_ending(script, ""))
+    assert ending.question == "What should Mia do next?"
+    assert ending.choices == ["Go up to the Moon", "Go down to the sea", "Stay by the rocket"]
