@@ -15,7 +15,9 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 # Fail closed: the image is production unless told otherwise, so it refuses to start without a
 # real STORYSTREAM_JWT_SECRET, and serves no API docs.
-ENV STORYSTREAM_ENV=production STORYSTREAM_WEB_DIST=/app/web
+ENV STORYSTREAM_ENV=production
+# The web app built in the first stage.
+ENV STORYSTREAM_WEB_DIST=/app/web
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
