@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.models import Child, Run, Story
@@ -62,17 +62,22 @@ def _row(run: Run, family_id: int | None, story_id: int | None) -> RunRow:
     return read_model(RunRow, run, family_id=family_id, story_id=story_id)
 
 
+def _runs_query() -> Select[Run, int | None, int]:
+    """Runs with their family (the child's parent) and their stored chapter, if any."""
+    return (
+        select(Run, Child.parent_id, Story.id)
+        .join(Child, Child.id == Run.child_id, isouter=True)
+        .join(Story, Story.run_id == Run.id, isouter=True)
+    )
+
+
 async def list_runs(
     settings: Settings, *, limit: int, status: str | None = None, child_id: int | None = None
 ) -> list[RunRow]:
     """The newest runs first."""
     engine = create_engine(settings.database_url)
     try:
-        query = (
-            select(Run, Child.parent_id, Story.id)
-            .join(Child, Child.id == Run.child_id, isouter=True)
-            .join(Story, Story.run_id == Run.id, isouter=True)
-        )
+        query = _runs_query()
         if status is not None:
             query = query.where(Run.status == status)
         if child_id is not None:
@@ -88,12 +93,7 @@ async def list_runs(
 async def find_run(settings: Settings, run_id: str) -> RunRow | None:
     engine = create_engine(settings.database_url)
     try:
-        query = (
-            select(Run, Child.parent_id, Story.id)
-            .join(Child, Child.id == Run.child_id, isouter=True)
-            .join(Story, Story.run_id == Run.id, isouter=True)
-            .where(Run.id == run_id)
-        )
+        query = _runs_query().where(Run.id == run_id)
         async with create_session_factory(engine)() as session:
             found = (await session.execute(query)).first()
         return None if found is None else _row(found[0], found[1], found[2])
