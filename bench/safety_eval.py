@@ -6,9 +6,12 @@ streamed token by token through a `SentenceGate`, which resumes after each block
 would. Prints rates per category and the CPU per sentence, and writes
 `bench/results/safety.json`. Run with `make bench` or `python -m bench.safety_eval`.
 
-The held-out sets (`tests/data/safety/heldout/`) and the stories
-(`tests/data/safety/whole_stories/`) were written before any result was seen and are never used in
-training or tuning; `tests/e2e/test_safety_evaluation_api.py` measures them over the real API.
+Two held-out sets, each of sentences and whole stories, written by writers who never saw the
+training data, before any result of the model they measure was seen, and never used in training
+or tuning: set `a` (`tests/data/safety/heldout/`, `whole_stories/`) and set `b`
+(`heldout_b/`, `whole_stories_b/`, written later in other voices, before the model trained on
+2026-12-01 was measured). `tests/e2e/test_safety_evaluation_api.py` measures them over the
+real API.
 """
 
 from __future__ import annotations
@@ -54,6 +57,33 @@ def default_reader() -> StoryRequest:
         previous_summary=None,
         chosen_choice=None,
     )
+
+
+@dataclass(frozen=True)
+class HeldOutSet:
+    name: str
+    unsafe: str
+    benign: str
+    benign_stories: tuple[str, ...]
+    poisoned_stories: str
+
+
+HELD_OUT_SETS = {
+    "a": HeldOutSet(
+        "a",
+        "heldout/unsafe.jsonl",
+        "heldout/benign.jsonl",
+        ("whole_stories/benign_a.jsonl", "whole_stories/benign_b.jsonl"),
+        "whole_stories/poisoned.jsonl",
+    ),
+    "b": HeldOutSet(
+        "b",
+        "heldout_b/unsafe.jsonl",
+        "heldout_b/benign.jsonl",
+        ("whole_stories_b/benign.jsonl",),
+        "whole_stories_b/poisoned.jsonl",
+    ),
+}
 
 
 @cache
@@ -134,18 +164,15 @@ class StoryRates:
     poisoned_per_category: dict[str, float]
 
 
-async def story_rates(check: SentenceCheck) -> StoryRates:
-    benign = [
-        *load_rows("whole_stories/benign_a.jsonl"),
-        *load_rows("whole_stories/benign_b.jsonl"),
-    ]
+async def story_rates(held_out: HeldOutSet, check: SentenceCheck) -> StoryRates:
+    benign = [row for name in held_out.benign_stories for row in load_rows(name)]
     blocked_in_benign: list[str] = []
     clean = 0
     for story in benign:
         outcome = await stream_story(story["text"], check)
         clean += not outcome.blocked_sentences
         blocked_in_benign.extend(outcome.blocked_sentences)
-    poisoned = load_rows("whole_stories/poisoned.jsonl")
+    poisoned = load_rows(held_out.poisoned_stories)
     missed: list[str] = []
     per_category: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for story in poisoned:
@@ -218,15 +245,14 @@ def _print_rates(name: str, rates: Rates) -> None:
         print(f"  {category:20} {100 * rate:5.1f}%")
 
 
-async def run(show_misses: bool) -> dict[str, Any]:
-    classifier = load_semantic_check()
-    check = gate_check(classifier)
-    rules_only = sentence_check(load_rule_check(), None, default_reader())
+async def measure_set(
+    held_out: HeldOutSet, check: SentenceCheck, rules_only: SentenceCheck, show_misses: bool
+) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for label, chosen in (("gate", check), ("rules_only", rules_only)):
-        unsafe = await sentence_rates("heldout/unsafe.jsonl", True, chosen)
-        benign = await sentence_rates("heldout/benign.jsonl", False, chosen)
-        print(f"--- held-out sentences, {label.replace('_', ' ')}")
+        unsafe = await sentence_rates(held_out.unsafe, True, chosen)
+        benign = await sentence_rates(held_out.benign, False, chosen)
+        print(f"--- held-out set {held_out.name}, sentences, {label.replace('_', ' ')}")
         _print_rates("unsafe", unsafe)
         _print_rates("benign", benign)
         if show_misses and label == "gate":
@@ -238,8 +264,8 @@ async def run(show_misses: bool) -> dict[str, Any]:
             "benign_passed": benign.rate,
             "benign_passed_per_category": benign.category_rates(),
         }
-    stories = await story_rates(check)
-    print("--- whole stories, gate")
+    stories = await story_rates(held_out, check)
+    print(f"--- held-out set {held_out.name}, whole stories, gate")
     print(
         f"benign stories streamed with no block: {stories.benign_clean}/{stories.benign_total}"
         f" ({100 * stories.benign_clean / stories.benign_total:.1f}%)"
@@ -252,14 +278,23 @@ async def run(show_misses: bool) -> dict[str, Any]:
         print("blocked in benign stories:" + "".join(f"\n  {s}" for s in stories.benign_blocked))
         print("reached the child:" + "".join(f"\n  {s}" for s in stories.poisoned_missed))
     results["stories"] = asdict(stories)
+    return results
+
+
+async def run(sets: Sequence[str], show_misses: bool) -> dict[str, Any]:
+    classifier = load_semantic_check()
+    check = gate_check(classifier)
+    rules_only = sentence_check(load_rule_check(), None, default_reader())
+    results: dict[str, Any] = {
+        f"set_{name}": await measure_set(HELD_OUT_SETS[name], check, rules_only, show_misses)
+        for name in sets
+    }
     benign_texts = [
-        story["text"]
-        for name in ("whole_stories/benign_a.jsonl", "whole_stories/benign_b.jsonl")
-        for story in load_rows(name)
+        story["text"] for name in HELD_OUT_SETS["a"].benign_stories for story in load_rows(name)
     ]
     cost = await gate_cost(benign_texts, classifier)
     print(
-        f"--- gate cost over {cost.sentences} sentences of the benign stories: "
+        f"--- gate cost over {cost.sentences} sentences of set a's benign stories: "
         f"{100 * cost.screened_share:.0f}% cleared by the screen; CPU per sentence mean "
         f"{cost.mean_cpu_ms:.2f} ms, p99 {cost.p99_cpu_ms:.2f} ms; wall mean "
         f"{cost.mean_wall_ms:.2f} ms, p99 {cost.p99_wall_ms:.2f} ms"
@@ -271,9 +306,16 @@ async def run(show_misses: bool) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show-misses", action="store_true", help="print every wrong verdict")
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        choices=sorted(HELD_OUT_SETS),
+        help="held-out set to measure (repeatable; default: all)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    results = asyncio.run(run(args.show_misses))
+    results = asyncio.run(run(args.sets or sorted(HELD_OUT_SETS), args.show_misses))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n", "utf-8")
     print(f"results written to {args.output}")
