@@ -127,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--gate", choices=["sentence", "none", "peer"], default="sentence")
     parser.add_argument("--stories", type=positive_int, default=30)
     parser.add_argument("--words", type=positive_int, default=300)
+    parser.add_argument(
+        "--keep-samples", type=Path, help="also copy py-spy's raw samples (collapsed stacks) here"
+    )
     args = parser.parse_args(argv)
     script = story_body(args.words) + QUESTION_BLOCK
     try:
@@ -141,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             with running_server("server", app, env, 0, workdir / "server.log", 90) as server:
                 asyncio.run(stream_stories(server, args.gate, args.stories, workdir / "raw"))
             samples = read_samples(workdir / "raw")
+            if args.keep_samples is not None:
+                shutil.copyfile(workdir / "raw", args.keep_samples)
     except BenchError as exc:
         print(f"profile: {exc}", file=sys.stderr)
         return 1

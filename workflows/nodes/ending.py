@@ -9,14 +9,14 @@ streamed as `content`: it reaches the client as fields of `complete`.
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
+from typing import Any
 
-from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
 from workflows.context import StoryContext
 from workflows.ending import ChapterEnding
 from workflows.policy import blocks, text_issues
+from workflows.providers.structured import ask_structured
 from workflows.state import StoryRequest, StoryState, TokenUsage
 from workflows.story_prompt import build_ending_messages, ending_options
 from workflows.summary import summarize_chapter
@@ -36,23 +36,17 @@ def ending_text(result: ChapterEnding) -> str:
 async def _ask(
     context: StoryContext, request: StoryRequest, chapter: str
 ) -> tuple[ChapterEnding | None, TokenUsage | None]:
-    structured = context.model.with_structured_output(
-        ChapterEnding, method="json_schema", include_raw=True, **ending_options(context.profile)
-    )
     messages = build_ending_messages(context.prompts, request, chapter)
+    options = ending_options(context.profile)
     usage: TokenUsage | None = None
     for attempt in range(1, ENDING_ATTEMPTS + 1):
-        # include_raw: a dict of the raw message, the parsed ending and any parsing error.
-        answer = cast(
-            dict[str, Any], await structured.ainvoke(messages, config={"tags": [ENDING_TAG]})
+        answer = await ask_structured(
+            context.model, ChapterEnding, messages, {"tags": [ENDING_TAG]}, **options
         )
-        raw = answer["raw"]
-        usage = add_usage(usage, usage_of(raw) if isinstance(raw, AIMessage) else None)
-        parsed = answer["parsed"]
-        if not isinstance(parsed, ChapterEnding):
-            logger.info(
-                "ending attempt %d: not a valid ending: %s", attempt, answer["parsing_error"]
-            )
+        usage = add_usage(usage, usage_of(answer.raw))
+        parsed = answer.parsed
+        if parsed is None:
+            logger.info("ending attempt %d: not a valid ending: %s", attempt, answer.parsing_error)
             continue
         issues = await text_issues(context.safety, context.classifier, ending_text(parsed), request)
         if blocks(issues):

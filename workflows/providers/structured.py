@@ -5,14 +5,20 @@ text is parsed into the pydantic model. Each model turns `format` into what its 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import PydanticOutputParser
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.outputs import ChatGeneration
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
 from pydantic import BaseModel
+
+Schema = TypeVar("Schema", bound=BaseModel)
 
 
 @cache
@@ -44,6 +50,40 @@ def json_schema_output(
     )
     unparsed = RunnablePassthrough.assign(parsed=lambda _: None)
     return RunnableMap(raw=bound) | parsed.with_fallbacks([unparsed], exception_key="parsing_error")
+
+
+@dataclass(frozen=True)
+class StructuredAnswer(Generic[Schema]):
+    """What `with_structured_output(..., include_raw=True)` returns, as a typed value."""
+
+    raw: AIMessage
+    parsed: Schema | None
+    parsing_error: Exception | None
+
+
+async def ask_structured(
+    model: BaseChatModel,
+    schema: type[Schema],
+    messages: Sequence[BaseMessage],
+    config: RunnableConfig | None = None,
+    **call_options: Any,
+) -> StructuredAnswer[Schema]:
+    """One structured-output call, the same request as `with_structured_output(schema,
+    method="json_schema", include_raw=True)` (the schema as `format`, the reply parsed by
+    pydantic), made as a single model run: the composed runnable adds eight child runs whose
+    events every callback handler (the `astream_events` tracer among them) is sent, and runs
+    its two lambdas on a thread pool, for every chapter's ending."""
+    bound = model.bind(format=_schema_of(schema), **call_options)
+    raw = await bound.ainvoke(list(messages), config)
+    if not isinstance(raw, AIMessage):  # a chat model answers with an AIMessage
+        raise TypeError(f"expected an AIMessage from {type(model).__name__}, got {type(raw)}")
+    try:
+        parsed = _parser_of(schema).parse_result([ChatGeneration(message=raw)])
+    except Exception as exc:  # as include_raw's fallback: any parsing error
+        return StructuredAnswer(raw=raw, parsed=None, parsing_error=exc)
+    if not isinstance(parsed, schema):
+        return StructuredAnswer(raw=raw, parsed=None, parsing_error=TypeError(type(parsed)))
+    return StructuredAnswer(raw=raw, parsed=parsed, parsing_error=None)
 
 
 def require_json_schema_method(
