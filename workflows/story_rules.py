@@ -2,11 +2,13 @@
 commentary addressed to a reader, parent or author; sentences cut off on a word that cannot end
 one; and chapter endings that are not real choices.
 
-- **Commentary** (`COMMENTARY`: `ABOUT_THE_TEXT` or `TO_AN_ADULT`): the text talks about itself
-  or to an adult instead of telling the story: "In this scene, you can use Sam as an example",
-  "your child", "This book would", "the end of the book", "the first page", "the last sentence",
-  "a 540-word short", "you could add", "some great tips", "the answer is", "the main character",
-  "dear reader", "Title:".
+- **Commentary** (`COMMENTARY`: `ABOUT_THE_TEXT`, `TO_AN_ADULT` or `ABOUT_THE_WRITING`): the
+  text talks about itself or to an adult instead of telling the story: "In this scene, you can
+  use Sam as an example", "your child", "This book would", "the end of the book", "the first
+  page", "the last sentence", "a 540-word short", "you could add", "some great tips", "the
+  answer is", "the main character", "dear reader", "Title:"; or about its own writing: "The
+  first line says", "just like you wrote them", "I will keep this one as new", "use
+  alliteration".
 - **Cut-off sentence** (`is_cut_off`): a sentence ending in "." or "!" whose last word is a
   closed-class word no finished sentence ends on (`CUT_OFF_WORDS`: articles, prepositions that
   cannot be a particle, conjunctions, modals, possessive determiners, degree words), or a
@@ -61,7 +63,38 @@ ABOUT_THE_TEXT = re.compile(
     r"|\b\d+[- ]words?\b",
     re.I | re.M,
 )
-COMMENTARY = re.compile(f"{TO_AN_ADULT.pattern}|{ABOUT_THE_TEXT.pattern}", re.I | re.M)
+# The model talking about its own writing, as the embedded model did (bench.quality, run 5):
+# "The first line says", "just like you wrote them", "I will keep this one as new", "You can't
+# add more writing", "you can use alliteration", "this short three-line passage", "This ends at
+# Mina's house"; run 6: "This is a great start, but it can be even better", "This is the end of
+# the first part - "Zeos" has been written by a child!", "How many words does this word list
+# contain?"; later: "This is the next section of the first", "Zeki, the hero of today's book".
+ABOUT_THE_WRITING = re.compile(
+    r"\bthe (?:first|last|final|next)(?: (?:two|three|four|few))? lines?\b"
+    r"|\b(?:like|as) you wrote\b"
+    r"|\bI(?:'ll| will) write this\b|\bI will keep (?:it|this(?: one)?) as (?:a )?new\b"
+    r"|\bthe (?:next|first|last) part of (?:the|this) (?:page|book|story|chapter)\b"
+    r"|\bthe rest of the (?:first|last|next) (?:page|chapter|book)\b"
+    r"|\byour writing\b|\bin your words\b"
+    r"|\b(?:add|use) more (?:words|writing|details)\b"
+    r"|\balliteration\b"
+    r"|\bthis ends (?:at|with)\b"
+    r"|\bthis is a (?:great|good|nice|wonderful) (?:start|beginning)\b|\bit can be even better\b"
+    r"|\bhas been written by\b|\bhow many words\b|\bthe answer will be\b"
+    r"|\bthe (?:end|start) (?:of|to) the (?:first|second|next|last) part\b"
+    # Run 7: "The last two words are", "The next word, "but", was added", "the rest of the
+    # text", "the whole piece", "A lot of other words could have been used instead".
+    r"|\bthe (?:first|last|final|next) (?:two|three|four|few) (?:words|letters)\b"
+    r"|\bthe next word\b|\bthe (?:end|rest) of (?:the|this) text\b|\bthe whole piece\b"
+    r"|\bwords could have been\b"
+    r"|\bthe (?:first|last|final|next) section of the (?:first|last|next)\b"
+    r"|\bthe hero of (?:this|today's) (?:\w+ )?(?:book|story|tale|adventure)\b"
+    r"|\b(?:one|two|three|four|five|ten|hundred|single)-(?:line|word|page|sentence)\b",
+    re.I | re.M,
+)
+COMMENTARY = re.compile(
+    f"{TO_AN_ADULT.pattern}|{ABOUT_THE_TEXT.pattern}|{ABOUT_THE_WRITING.pattern}", re.I | re.M
+)
 
 # Closed-class words no finished sentence ends on, by class (documented in the README).
 ARTICLES = ("a", "an", "the", "every")

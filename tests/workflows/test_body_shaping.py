@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 
 from workflows.body_shaping import ChapterShape, ChapterShaper, sorted_vocabulary
 
@@ -32,6 +33,46 @@ TEXTS = (
     " this",  # 20
     " book",  # 21
     " big",  # 22
+    " I",  # 23
+    " you",  # 24
+    "You",  # 25
+    "\n",  # 26
+    " first",  # 27
+    " line",  # 28
+    "-",  # 29
+    "word",  # 30
+    " page",  # 31
+    "4",  # 32
+    "da",  # 33
+    " We",  # 34
+    " song",  # 35
+    " lines",  # 36
+    " long",  # 37
+    " said",  # 38
+    ' "I',  # 39
+    " they",  # 40
+    " count",  # 41
+    " word",  # 42
+    "\u201c",  # 43
+    "\u201d",  # 44
+    ",",  # 45
+    " is",  # 46
+    " a",  # 47
+    " great",  # 48
+    " start",  # 49
+    " ",  # 50
+    "ten",  # 51
+    " ten",  # 52
+    " part",  # 53
+    " blog",  # 54
+    " tips",  # 55
+    " scene",  # 56
+    " b",  # 57
+    "Bed",  # 58
+    "This",  # 59
+    "'s",  # 60
+    " hero",  # 61
+    " of",  # 62
 )
 TOKEN = {text: token for token, text in enumerate(TEXTS)}
 VOCABULARY = sorted_vocabulary(TEXTS, eos=0)
@@ -52,20 +93,31 @@ def _ids(tokens: list[int]) -> npt.NDArray[np.intc]:
     return np.array(tokens, dtype=np.intc)
 
 
-def _shaper_after(written: list[str]) -> tuple[ChapterShaper, npt.NDArray[np.single]]:
+def _shaper_after(
+    written: list[str], prompt: list[int] = PROMPT, shape: ChapterShape = SHAPE
+) -> tuple[ChapterShaper, npt.NDArray[np.single]]:
     """A shaper that has seen the prompt and then `written`, and its scores for the next token
     (every raw score 0, so what is left is the shaping)."""
-    shaper = ChapterShaper(SHAPE, VOCABULARY)
+    shaper = ChapterShaper(shape, VOCABULARY)
     scores = np.zeros(len(TEXTS), dtype=np.single)
-    shaper(_ids(PROMPT), scores)  # the first call sees the prompt
-    return shaper, shaper(_ids(PROMPT + [TOKEN[text] for text in written]), scores)
+    shaper(_ids(prompt), scores)  # the first call sees the prompt
+    return shaper, shaper(_ids(prompt + [TOKEN[text] for text in written]), scores)
 
 
 def test_the_vocabulary_is_sorted_by_what_a_child_reads() -> None:
     assert [TEXTS[t] for t in VOCABULARY.sentence_ends] == [".", "!"]
     assert [TEXTS[t] for t in VOCABULARY.closing_quotes] == ['."']
-    assert [TEXTS[t] for t in VOCABULARY.forbidden] == ["[", " story", "..."]
-    assert [TEXTS[t] for t in VOCABULARY.two_syllables] == [" happy"]
+    assert [TEXTS[t] for t in VOCABULARY.forbidden] == [
+        "[",
+        " story",
+        "...",
+        " page",
+        "4",
+        " blog",
+        " tips",
+        " scene",
+    ]
+    assert [TEXTS[t] for t in VOCABULARY.two_syllables] == [" happy", " hero"]
     assert [TEXTS[t] for t in VOCABULARY.long_words] == [" magnificent"]
     assert [TEXTS[t] for t in VOCABULARY.rare_words] == [" zyxq"]
 
@@ -155,3 +207,137 @@ def test_no_words_to_a_parent_or_about_the_book() -> None:
     _, after_the = _shaper_after([" Mia", " sat", " the"])
     assert after_the[TOKEN[" child"]] == NEVER
     assert after_the[TOKEN[" book"]] == 0.0
+
+
+# Long enough that no table below reaches the chapter's target or pushes a full stop.
+ROOMY = ChapterShape(target_words=100, min_words=50, sentence_words=20)
+
+
+@pytest.mark.parametrize(
+    ("written", "forbidden"),
+    [
+        # The narrator who talks about the writing or to the reader (SmolLM2, bench.quality
+        # run 5): "I will keep this one as new", "you can use alliteration", "We'll do
+        # something fun today!"
+        ([], " I"),
+        ([" Mia", " sat", "."], " I"),
+        ([" Mia", " sat", "."], " you"),
+        ([" Mia", " sat", "."], " We"),
+        ([" Mia", " sat", ".", "\n"], "You"),
+        ([], "You"),
+        # A quotation that is closed, or left open at the end of its paragraph, is over.
+        ([' "I', " sat", '."'], " you"),
+        ([' "', " cat", "\n"], " I"),
+        ([" Mia", "\u201c", " cat", "\u201d"], " you"),
+        # "The first line says", "The last two lines", "a three-line passage", "word count".
+        ([" the", " first"], " line"),
+        ([" the", " first"], " lines"),
+        ([" cat", "-"], "word"),
+        ([" the", " word"], " count"),
+        # No page, no digits: "the next part of the page", "this short 401-word passage".
+        ([" the"], " page"),
+        ([" the"], "4"),
+        # ... and where a digit was meant, no second space: "saw  ten".
+        ([" Mia", " sat", " "], " ten"),
+        # Judging the draft: "This is a great start, but it can be even better."
+        ([" this", " is", " a", " great"], " start"),
+        # "This is the end of the first part", "This is the start to the second part".
+        ([" this", " is", " the"], " start"),
+        ([" the", " first"], " part"),
+        # No narrator's "This is": "This is the next section of the first".
+        ([" Mia", " sat", ".", " this"], " is"),
+        ([" Mia", " sat", ".", "\n", "This"], "'s"),
+        # Even in a quotation: "Zoe, the hero of this small adventure is a rabbit."
+        ([' "', " Mia", ",", " the", " hero", " of"], " this"),
+    ],
+)
+def test_words_about_the_writing_are_never_chosen(written: list[str], forbidden: str) -> None:
+    _, scores = _shaper_after(written, shape=ROOMY)
+    assert scores[TOKEN[forbidden]] == NEVER
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # Dialogue keeps "I" and "you", in straight and curly quotation marks.
+        [' "', " I", " sat", " on", " the", " bed", '."', " Mia", " said", "."],
+        [' "I', " you", '."'],
+        [" Mia", " said", ",", ' "', " you", " sat", '."'],
+        [" Mia", "\u201c", " I", " sat", "\u201d"],
+        # "first", "line" and "word" in their everyday senses.
+        [" Mia", " sat", " first", "."],
+        [" the", " long", " line", "."],
+        [" the", " big", " line", "."],
+        [" Mia", " said", " the", " word", "."],
+        [" Mia", "\n", " they", " sat", "."],
+        [" Mia", " sat", " ", "ten", "."],
+        [" Mia", " sat", " a", " great", " start", "."],
+        [" the", " cat", " is", " the", " great", " part", "."],
+        # "This is" in a quotation, and "is" after "this" inside a sentence.
+        [' "', "This", " is", " the", " bed", '."'],
+        [" Mia", " said", " this", " is", " the", " bed", "."],
+        [" Mia", " is", " the", " hero", " of", " the", " bed", "."],
+        # "your song": only the words after "your" that address a parent are banned.
+        [' "', " your", " song", '."'],
+    ],
+)
+def test_ordinary_sentences_stay_writable(sentence: list[str]) -> None:
+    for end in range(len(sentence)):
+        _, scores = _shaper_after(sentence[:end], shape=ROOMY)
+        assert scores[TOKEN[sentence[end]]] > NEVER, (sentence[:end], sentence[end])
+
+
+def test_a_name_spelled_with_the_token_i_stays_writable() -> None:
+    # "The hero is Ida": " I", "da". The chapter must be able to name her; "you" stays banned.
+    prompt = [TOKEN[" Mia"], TOKEN[" I"], TOKEN["da"], TOKEN[" sat"]]
+    _, scores = _shaper_after([" the", " cat", " sat", "."], prompt=prompt, shape=ROOMY)
+    assert scores[TOKEN[" I"]] == 0.0
+    assert scores[TOKEN[" you"]] == NEVER
+    _, without = _shaper_after([" the", " cat", " sat", "."], shape=ROOMY)
+    assert without[TOKEN[" I"]] == NEVER
+
+
+# Six words of the prompt, as `make quality` reads it: "The cat sat on the bed".
+SIX_WORDS = [
+    TOKEN[" the"],
+    TOKEN[" cat"],
+    TOKEN[" sat"],
+    TOKEN[" on"],
+    TOKEN[" the"],
+    TOKEN[" bed"],
+]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        # Other tokens, same words: a comma or a line break does not make it a new run.
+        [" the", " cat", ",", " sat", " on", " the"],
+        [" the", " cat", ".", "\n", " sat", " on", " the"],
+    ],
+)
+def test_six_words_of_the_prompt_are_not_copied_with_other_punctuation(
+    written: list[str],
+) -> None:
+    _, scores = _shaper_after(written, prompt=SIX_WORDS, shape=ROOMY)
+    # " bed" and the token that could start it (" b") are never chosen; other words are.
+    assert scores[TOKEN[" bed"]] == scores[TOKEN[" b"]] == NEVER
+    assert scores[TOKEN[" big"]] > NEVER
+    # Five words of it are fine, and so is the sixth word elsewhere.
+    _, five = _shaper_after([" the", " cat", ",", " sat", " on"], prompt=SIX_WORDS, shape=ROOMY)
+    assert five[TOKEN[" the"]] > NEVER
+    _, elsewhere = _shaper_after([" Mia", " sat", " on", " the"], prompt=SIX_WORDS, shape=ROOMY)
+    assert elsewhere[TOKEN[" bed"]] > NEVER
+
+
+def test_a_copied_run_after_a_line_break_is_not_finished_either() -> None:
+    prompt = [
+        TOKEN[" cat"],
+        TOKEN[" sat"],
+        TOKEN[" on"],
+        TOKEN[" the"],
+        TOKEN[" big"],
+        TOKEN[" bed"],
+    ]
+    _, scores = _shaper_after([" cat", " sat", " on", " the", " big", "\n"], prompt=prompt)
+    assert scores[TOKEN["Bed"]] == NEVER

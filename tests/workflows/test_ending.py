@@ -78,6 +78,23 @@ def test_a_question_that_does_not_ask_what_happens_next_is_refused(question: str
         ["Ava's mom", "Go to bed"],
         ["Ask A", "Bake B"],
         ["Open the door", '{"choice": "Ask the frog"}'],
+        # Written by SmolLM2 under the grammar (bench.quality run 5, 2026-12-01): no English, cut
+        # off, vague or run together.
+        ["Listen the sky with stars", "Go home"],
+        ["Listen his life", "Go home"],
+        ["Make it", "Bake with her favorite cake"],
+        ["Bring the moon", "Make her home to"],
+        ["Help Emily to go home", "Sit on his bed and tell him about the trip he'sGoing,buthel."],
+        # Run 6 (and its chapters asked again under a stricter shape).
+        ["Invite to play with Ben.", "Go home"],
+        ["Make up", "Listen the moon"],
+        ["Listen de Amor", "Ask el Jím"],
+        ["Invite to help him with his adventures", "Dance around the house and play games"],
+        ["Invite her", "Invite to go home"],
+        ["Invite about him", "Go home"],
+        # Run 7.
+        ["Invite a big meal", "Make some food for her home"],
+        ["Invite a sail", "Meet his dad"],
     ],
 )
 def test_choices_that_are_not_real_choices_are_refused(choices: list[str]) -> None:
@@ -128,6 +145,14 @@ def test_names_with_accents_fit_the_shape() -> None:
         ("Should Pip swim home, or sleep under the mushroom?", ["Swim home", "Sleep here"]),
         ("What should Noor do now?", ["Stay in the cozy den", "Wake up the sleepy owl"]),
         ("What will Sam and Ben do next?", ["Build a raft", "Ask the owl"]),
+        ("What should Max do next?", ["Listen to the birds", "Wake up"]),
+        ("What should Zoe do next?", ["Help Emily to go home", "Make a cake for Sam"]),
+        ("What will Leo do next?", ["Go to the beach, then swim", "Find the well-hidden key"]),
+        ("What should Mia do now?", ["Ask Mom for help", "Try to climb the tree"]),
+        ("What should Ben do next?", ["Invite Ben to the party", "Tell a joke", "Thank everyone"]),
+        ("What should Ava do next?", ["Visit Grandma", "Meet a new friend", "Call for help"]),
+        ("What should Max do next?", ["Help to build the boat", "Ask his friend for help"]),
+        ("What will Lily do next?", ["Invite her", "Take care of herself", "Keep going"]),
     ],
 )
 def test_everyday_what_next_questions_and_choices_fit_the_shape(
