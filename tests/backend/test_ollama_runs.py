@@ -38,16 +38,22 @@ from workflows.themes import load_theme_catalogue
 OLLAMA = "http://ollama.test:11434"
 
 
-@pytest.fixture
-def ollama_settings(tmp_path: Path) -> Settings:
+def _settings(tmp_path: Path, idle_timeout_seconds: float) -> Settings:
     return make_settings(
         tmp_path,
         llm_provider="ollama",
         ollama_base_url=OLLAMA,
         ollama_model="llama3.2:3b",
-        idle_timeout_seconds=0.5,
+        idle_timeout_seconds=idle_timeout_seconds,
         first_token_timeout_seconds=5,
     )
+
+
+@pytest.fixture
+def ollama_settings(tmp_path: Path) -> Settings:
+    # A generous idle limit: on a busy machine the pause between the body's last token and the
+    # ending's first can be long; only the stall test below wants a short one.
+    return _settings(tmp_path, idle_timeout_seconds=30)
 
 
 @pytest.fixture
@@ -195,15 +201,17 @@ class _StallingStream(httpx.AsyncByteStream):
 
 
 async def test_stalled_backend_is_caught_by_the_idle_timeout(
-    client: httpx.AsyncClient, ollama: respx.MockRouter
+    tmp_path: Path, ollama: respx.MockRouter
 ) -> None:
     ollama.post("/api/chat").respond(200, stream=_StallingStream())
-    frames = await _stream_story(client)
+    async with running(create_app(_settings(tmp_path, idle_timeout_seconds=0.5))) as client:
+        await sign_up(client)
+        frames = await _stream_story(client)
+        run = await wait_for_run(client, frames[0].data["run_id"], {"failed"})
     # The gate was still waiting for the end of the first sentence: nothing was shown.
     assert streamed_text(frames) == ""
     assert frames[-1].data["error_code"] == "TIMEOUT"
     assert "went silent for 0.5 s" in frames[-1].data["message"]
-    run = await wait_for_run(client, frames[0].data["run_id"], {"failed"})
     assert run["error_code"] == "TIMEOUT"
 
 
