@@ -15,7 +15,9 @@ from backend.services import Services
 logger = logging.getLogger(__name__)
 
 
-def get_services(request: Request) -> Services:
+# Dependencies are `async def` even when they never await: FastAPI runs a plain `def`
+# dependency on its thread pool, a thread hop on every request before the first byte.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -51,7 +53,7 @@ def parse_event_id(value: str, source: str) -> int:
     return parsed
 
 
-def get_resume_after(
+async def get_resume_after(
     last_event_id_header: Annotated[
         str | None,
         Header(

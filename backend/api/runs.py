@@ -93,13 +93,6 @@ RUN_REFUSED: Responses = {
 }
 
 
-async def _release_connection(session: AsyncSession) -> None:
-    """End the request's transaction before the run is submitted: the run records itself in a
-    session of its own, and a request holding one pooled connection while it waits for a second
-    starves the pool in a burst (every connection held, every holder waiting)."""
-    await session.commit()
-
-
 def _family_of(child: Child) -> int:
     # Reached through an access check, so the child has a parent.
     return child.parent_id or 0
@@ -120,13 +113,15 @@ async def create_run(
     chapter: ChapterFromBody, services: ServicesDep, session: SessionDep, response: Response
 ) -> RunCreated:
     """Start writing a chapter in the background; follow it at `stream_url`."""
-    await _release_connection(session)
     await services.quotas.take_run(_family_of(chapter.child))
     run_id = await services.runs.submit(
         child_id=chapter.child.id,
         family_id=_family_of(chapter.child),
         series_id=chapter.series_id,
         request=chapter.request,
+        # The run's row commits with the request's transaction: the request never holds one
+        # pooled connection while it waits for a second (in a burst that starves the pool).
+        recorded_in=session,
     )
     response.headers["Location"] = f"{API_PREFIX}/runs/{run_id}"
     return RunCreated(run_id=run_id, stream_url=stream_url(run_id))
@@ -179,12 +174,12 @@ async def generate_story_stream(
             await claim_ticket_start(session, ticket)
             claimed = True
         await services.quotas.take_run(family)
-        await _release_connection(session)
         run_id = await services.runs.submit(
             child_id=chapter.child.id,
             family_id=family,
             series_id=chapter.series_id,
             request=chapter.request,
+            recorded_in=session,
         )
     except BaseException:
         await place.release()  # refused or failed: the stream never opens

@@ -85,3 +85,28 @@ async def test_a_next_chapter_touches_its_series_without_loading_it(
         "INSERT stories",
         "UPDATE runs",
     ]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_story_start_is_one_transaction_and_the_end_another(
+    client: httpx.AsyncClient,
+) -> None:
+    """The run's row commits with the request's own reads: one connection and one commit
+    before the first event, not a second session of the run's own."""
+    child_id = await create_child(client)
+    commits: list[str] = []
+
+    def record(_conn: object) -> None:
+        commits.append("commit")
+
+    event.listen(Engine, "commit", record)
+    try:
+        frames = await collect(
+            client,
+            "/api/v1/stories/generate/stream",
+            params={"child_id": child_id, "theme": "space"},
+        )
+    finally:
+        event.remove(Engine, "commit", record)
+    assert event_types(frames)[-1] == "complete"
+    assert commits == ["commit", "commit"]
