@@ -83,6 +83,13 @@ HELD_OUT_SETS = {
         ("whole_stories_b/benign.jsonl",),
         "whole_stories_b/poisoned.jsonl",
     ),
+    "c": HeldOutSet(
+        "c",
+        "heldout_c/unsafe.jsonl",
+        "heldout_c/benign.jsonl",
+        ("whole_stories_c/benign.jsonl",),
+        "whole_stories_c/poisoned.jsonl",
+    ),
 }
 
 

@@ -29,7 +29,7 @@ from sqlalchemy import update
 from tenacity import AsyncRetrying
 
 from backend.db.engine import SessionFactory
-from backend.db.models import Run, Story, utcnow
+from backend.db.models import RUNS, Story, utcnow
 from backend.read_models import read_model
 from backend.runs.events import (
     CompletedStory,
@@ -463,7 +463,7 @@ class RunExecution:
 
     async def _set_row(self, **values: object) -> None:
         async with self.env.sessions() as session, session.begin():
-            await session.execute(update(Run).where(Run.id == self.run_id).values(**values))
+            await session.execute(update(RUNS).where(RUNS.c.id == self.run_id).values(**values))
 
 
 class _Watchdog:

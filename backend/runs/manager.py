@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Run, utcnow
+from backend.db.models import RUNS, utcnow
 from backend.runs.executor import RunEnvironment, RunExecution, RunSpec, StopReason
 from workflows.state import StoryRequest
 
@@ -24,10 +24,10 @@ class _LiveRun:
     family_id: int
 
 
-# A Core statement with its values as parameters, not the ORM's unit of work or `.values()`:
-# a flush of a new object, or building the statement anew, costs several times the insert's
-# own CPU, on the way to every stream's first event.
-_RECORD_RUN = insert(Run)
+# A Core statement on the table with its values as parameters, not the ORM's unit of work or
+# `.values()`: a flush of a new object, or building the statement anew, costs several times the
+# insert's own CPU, on the way to every stream's first event.
+_RECORD_RUN = insert(RUNS)
 
 
 class ShuttingDown(Exception):

@@ -19,7 +19,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from backend.db.models import Run, Series, Story, utcnow
+from backend.db.models import RUNS, SERIES, STORIES, Story, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +55,14 @@ async def _series_for(
     if series_id is not None:
         # One UPDATE instead of loading the series to touch it.
         touched = await session.execute(
-            update(Series).where(Series.id == series_id).values(updated_at=utcnow())
+            update(SERIES).where(SERIES.c.id == series_id).values(updated_at=utcnow())
         )
         if touched.rowcount:  # type: ignore[attr-defined]
             return series_id
     # Core statements, not the ORM's unit of work: one row each, and a flush of a new object
     # costs several times the statement's own CPU on every chapter.
     created: int | None = await session.scalar(
-        insert(Series).values(child_id=child_id, theme=theme, title=title).returning(Series.id)
+        insert(SERIES).values(child_id=child_id, theme=theme, title=title).returning(SERIES.c.id)
     )
     if created is None:  # pragma: no cover - INSERT ... RETURNING always answers
         raise RuntimeError("the new series got no id")
@@ -72,12 +72,12 @@ async def _series_for(
 async def _insert_story(session: AsyncSession, story: Story) -> None:
     """Insert the (transient) chapter; the columns the database or their defaults filled in
     (id, created_at, ...) are set on it, as a flush would."""
-    columns = Story.__table__.columns
+    columns = STORIES.columns
     given = {
         column.key: story.__dict__[column.key] for column in columns if column.key in story.__dict__
     }
     filled = [column for column in columns if column.key not in given]
-    row = (await session.execute(insert(Story).values(**given).returning(*filled))).one()
+    row = (await session.execute(insert(STORIES).values(**given).returning(*filled))).one()
     for column, value in zip(filled, row, strict=True):
         setattr(story, column.key, value)
 
@@ -94,8 +94,8 @@ async def _insert(
         )
         await _insert_story(session, story)
         await session.execute(
-            update(Run)
-            .where(Run.id == story.run_id)
+            update(RUNS)
+            .where(RUNS.c.id == story.run_id)
             .values(series_id=story.series_id, **run_values)
         )
         return story
