@@ -108,10 +108,12 @@ def reading_level(age: int) -> str:
     return "intermediate" if age <= 9 else "advanced"
 
 
-def plan(count: int) -> list[tuple[str, int]]:
-    """Theme and age of each chapter: every theme in turn, ages 4-10 in turn."""
+def plan(count: int, skip: int = 0) -> list[tuple[int, str, int]]:
+    """Index, theme and age of each chapter: every theme in turn, ages 4-10 in turn. `skip`
+    starts further along the same sequence (8 themes and 7 ages repeat only after 56), for
+    chapters no earlier change was made to fit."""
     ages = MAX_AGE - MIN_AGE + 1
-    return [(THEMES[i % len(THEMES)], MIN_AGE + i % ages) for i in range(count)]
+    return [(i, THEMES[i % len(THEMES)], MIN_AGE + i % ages) for i in range(skip, skip + count)]
 
 
 def request_for(index: int, theme_id: str, age: int) -> StoryRequest:
@@ -231,7 +233,7 @@ def summarise(chapters: list[Chapter]) -> dict[str, Any]:
     }
 
 
-async def measure(settings: Settings, count: int, out: Path) -> dict[str, Any]:
+async def measure(settings: Settings, count: int, out: Path, skip: int = 0) -> dict[str, Any]:
     """Writes the results to `out` after every chapter, so an interrupted run keeps them."""
     config = await resolve_provider(provider_config(settings))
     built = build_chat_model(config)
@@ -260,18 +262,19 @@ async def measure(settings: Settings, count: int, out: Path) -> dict[str, Any]:
                     "repeat_penalty": config.local_repeat_penalty,
                 },
                 "planned": count,
+                "skipped": skip,
                 "summary": summarise(chapters),
                 "chapters": [asdict(chapter) for chapter in chapters],
             }
 
         out.parent.mkdir(parents=True, exist_ok=True)
-        for index, (theme, age) in enumerate(plan(count)):
+        for index, theme, age in plan(count, skip):
             chapter = await write_chapter(
                 context, request_for(index, theme, age), settings.safety_max_attempts
             )
             chapters.append(chapter)
             print(
-                f"{index + 1:2}/{count} {theme:<15} age {age:2}: {chapter.words:4}/"
+                f"{index + 1:2}/{skip + count} {theme:<15} age {age:2}: {chapter.words:4}/"
                 f"{chapter.target_words} words, grade {chapter.grade:4} "
                 f"{'fits' if chapter.fits_reader else 'off '} {chapter.band}, "
                 f"choices {chapter.choices_source}, "
@@ -317,6 +320,14 @@ def main(argv: list[str] | None = None) -> None:
         "to first token, tokens/s.",
     )
     parser.add_argument("--count", type=int, default=16, help="chapters to write (default 16)")
+    parser.add_argument(
+        "--skip",
+        type=int,
+        default=0,
+        metavar="N",
+        help="start N chapters further along the plan: chapters no change was fitted to "
+        "(default 0)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON results ({RESULTS})")
     parser.add_argument(
         "--rescore",
@@ -330,7 +341,7 @@ def main(argv: list[str] | None = None) -> None:
         result = rescore(args.rescore)
         args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     else:
-        result = asyncio.run(measure(load_settings(), args.count, args.out))
+        result = asyncio.run(measure(load_settings(), args.count, args.out, args.skip))
     summary = cast(dict[str, Any], result["summary"])
     print(f"\n{result['provider']} ({result['model']}), {summary['chapters']} chapters:")
     for key, value in summary.items():

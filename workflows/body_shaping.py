@@ -72,7 +72,9 @@ _FORBIDDEN = re.compile(
     r"|[Pp]aragraphs?|[Pp]ages?|[Ss]cenes?|[Vv]ersions?"
     # Words of a post about writing, not of a story: "Lots of happy words on this blog post!
     # Here are some tips that can help make it even better." (bench.quality run 7)
-    r"|[Bb]logs?|[Tt]ips)$"
+    r"|[Bb]logs?|[Tt]ips"
+    # "In this short summary of Ava's first day" (bench.quality run 10, chapters 17-32).
+    r"|[Ss]ummar(?:y|ies))$"
     # "-word", "-words": "a 540-word short".
     r"|^-words?$"
 )
@@ -95,6 +97,8 @@ _BANNED_AFTER: dict[str, tuple[str, ...]] = {
     # "Zoe, the hero of this small adventure is a rabbit", "the hero of today's book".
     "hero of": ("this", "today", "our"),
     "the": ("child", "author", "narrator"),
+    # "the main character is shown in an unadorned way" (run 10, chapters 17-32).
+    "main": ("character",),
     "word": ("count", "list"),
     "short": ("passage", "version", "text"),
     "how many": ("words", "letters", "lines"),
@@ -119,9 +123,11 @@ _BANNED_AFTER: dict[str, tuple[str, ...]] = {
 _LONGEST_KEY = max(len(key.split()) for key in _BANNED_AFTER)
 # A sentence that starts "This is" outside a quotation: in SmolLM2's chapters it is nearly always
 # the model talking about its text ("This is the next section of the first", "This is a great
-# way to end a day", "This is not about his special gift"; bench.quality runs 1-8).
+# way to end a day", "This is not about his special gift"; bench.quality runs 1-8), as are
+# "This adds an exciting theme for the main character" and "This ends with Sam and Alex saying"
+# (run 10, chapters 17-32).
 _THIS = re.compile(r"\s*this", re.I)
-_IS = frozenset((" is", "'s", " Is"))
+_AFTER_OPENING_THIS = frozenset((" is", "'s", " Is", " adds", " ends", " shows"))
 # Words never written right after a hyphen: "a three-line passage", "the 401-word short".
 _AFTER_HYPHEN = re.compile(r"^(?:words?|lines?|pages?)$")
 _LAST_WORD = re.compile(r"([A-Za-z']+)$")
@@ -249,7 +255,8 @@ def sorted_vocabulary(texts: tuple[str, ...], eos: int) -> Vocabulary:
         capital_i=np.array(capital_i, dtype=np.intp),
         spaced=np.array(spaced, dtype=np.intp),
         is_after_this=np.array(
-            [token for token, text in enumerate(texts) if text in _IS], dtype=np.intp
+            [token for token, text in enumerate(texts) if text in _AFTER_OPENING_THIS],
+            dtype=np.intp,
         ),
         word_starts={word: np.array(ids, dtype=np.intp) for word, ids in word_starts.items()},
         line_starts={word: np.array(ids, dtype=np.intp) for word, ids in line_starts.items()},

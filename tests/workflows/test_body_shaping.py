@@ -73,6 +73,11 @@ TEXTS = (
     "'s",  # 60
     " hero",  # 61
     " of",  # 62
+    " adds",  # 63
+    " summary",  # 64
+    " main",  # 65
+    " character",  # 66
+    " ends",  # 67
 )
 TOKEN = {text: token for token, text in enumerate(TEXTS)}
 VOCABULARY = sorted_vocabulary(TEXTS, eos=0)
@@ -116,9 +121,10 @@ def test_the_vocabulary_is_sorted_by_what_a_child_reads() -> None:
         " blog",
         " tips",
         " scene",
+        " summary",
     ]
     assert [TEXTS[t] for t in VOCABULARY.two_syllables] == [" happy", " hero"]
-    assert [TEXTS[t] for t in VOCABULARY.long_words] == [" magnificent"]
+    assert [TEXTS[t] for t in VOCABULARY.long_words] == [" magnificent", " character"]
     assert [TEXTS[t] for t in VOCABULARY.rare_words] == [" zyxq"]
 
 
@@ -249,6 +255,12 @@ ROOMY = ChapterShape(target_words=100, min_words=50, sentence_words=20)
         ([" Mia", " sat", ".", "\n", "This"], "'s"),
         # Even in a quotation: "Zoe, the hero of this small adventure is a rabbit."
         ([' "', " Mia", ",", " the", " hero", " of"], " this"),
+        # "This adds an exciting theme for the main character!", "In this short summary of
+        # Ava's first day", "This ends with Sam and Alex saying..." (run 10).
+        ([" Mia", " sat", ".", " this"], " adds"),
+        ([" Mia", " sat", ".", "\n", "This"], " ends"),
+        ([" the"], " summary"),
+        ([" the", " main"], " character"),
     ],
 )
 def test_words_about_the_writing_are_never_chosen(written: list[str], forbidden: str) -> None:
@@ -277,6 +289,10 @@ def test_words_about_the_writing_are_never_chosen(written: list[str], forbidden:
         [' "', "This", " is", " the", " bed", '."'],
         [" Mia", " said", " this", " is", " the", " bed", "."],
         [" Mia", " is", " the", " hero", " of", " the", " bed", "."],
+        # "ends" and "main" inside a sentence, and a character who is not the main one.
+        [" Mia", " said", " this", " ends", "."],
+        [" the", " main", " bed", "."],
+        [" the", " big", " character", "."],
         # "your song": only the words after "your" that address a parent are banned.
         [' "', " your", " song", '."'],
     ],
