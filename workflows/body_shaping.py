@@ -174,7 +174,8 @@ class Vocabulary:
     capital_i: npt.NDArray[np.intp]
     # Every token that starts with a space.
     spaced: npt.NDArray[np.intp]
-    # " is" and "'s": never after a sentence's first word "This" outside a quotation.
+    # " is", "'s", " adds", " ends", " shows": never after a sentence's first word "This"
+    # outside a quotation.
     is_after_this: npt.NDArray[np.intp]
     # By their letters in lower case: the tokens that start a word, after a space ("kite":
     # " kite", " Kite") and after a line break ("Kite").
