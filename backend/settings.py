@@ -92,6 +92,9 @@ class LLMSettings(BaseSettings):
     scripted_tokens_per_second: float = Field(default=0.0, ge=0.0)
     scripted_fail_at_token: int | None = Field(default=None, ge=1)
     scripted_text: str | None = None
+    # JSON Lines of {"text": ...}: scripts streamed in turn, one per chapter (a benchmark's
+    # many different chapters); STORYSTREAM_SCRIPTED_TEXT is then not used for chapters.
+    scripted_texts_file: FilePath | None = None
     scripted_retry_text: str | None = None
     scripted_repair_text: str | None = None
     scripted_ending_text: str | None = None

@@ -62,8 +62,10 @@ def torch_encoder(threads: int) -> Callable[[list[str]], np.ndarray] | None:
 
     def encode(texts: list[str]) -> np.ndarray:
         encodings = tokenizer.encode_batch(texts)
-        ids = torch.tensor([encoding.ids for encoding in encodings])
-        mask = torch.tensor([encoding.attention_mask for encoding in encodings])
+        # The service's tokenizer does not pad (it runs each sentence alone): pad here.
+        width = max(len(encoding.ids) for encoding in encodings)
+        ids = torch.tensor([e.ids + [0] * (width - len(e.ids)) for e in encodings])
+        mask = torch.tensor([[1] * len(e.ids) + [0] * (width - len(e.ids)) for e in encodings])
         with torch.inference_mode():
             hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
         weights = mask.unsqueeze(-1).float()

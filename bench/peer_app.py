@@ -5,7 +5,9 @@ streamed with `astream_events(version="v2")`; every `on_chat_model_stream` token
 SSE frame (`content`), node boundaries become `node` frames, and the run ends with `complete`.
 No sentence gate, no event log, no database, no authentication: what StoryStream adds is exactly
 what this leaves out. Serve it with `uvicorn --factory bench.peer_app:create_app`, with
-`BENCH_PEER_TEXT_FILE` naming a file holding the text the model streams.
+`BENCH_PEER_TEXT_FILE` naming a file holding the text the model streams, or
+`BENCH_PEER_TEXTS_FILE` a JSON Lines file of `{"text": ...}` chapters streamed in turn (as
+StoryStream's scripted model streams them in the benchmark).
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from starlette.routing import Route
 
 from bench.floor_app import PING_SECONDS, SSE_HEADERS
 from workflows.metrics import measure_story
-from workflows.providers.scripted import ScriptedChatModel
+from workflows.providers.scripted import ScriptedChatModel, read_scripts
 from workflows.safety.rules import RuleCheck, load_rule_check
 
 TEXT_FILE_ENV = "BENCH_PEER_TEXT_FILE"
+TEXTS_FILE_ENV = "BENCH_PEER_TEXTS_FILE"
 STREAM_PATH = "/stream"
 NODES = ("generate", "safety_check", "metrics")
 
@@ -107,9 +110,9 @@ async def story_frames(
     )
 
 
-def build_app(text: str) -> Starlette:
+def build_app(model: ScriptedChatModel) -> Starlette:
     """`GET /stream?theme=` streams one story; `GET /healthz` answers 200."""
-    graph = build_graph(ScriptedChatModel(text=text), load_rule_check())
+    graph = build_graph(model, load_rule_check())
 
     async def stream(request: Request) -> Response:
         theme = request.query_params.get("theme", "space")
@@ -124,8 +127,14 @@ def build_app(text: str) -> Starlette:
 
 
 def create_app() -> Starlette:
-    """The uvicorn factory: the model streams the text in the file `BENCH_PEER_TEXT_FILE` names."""
+    """The uvicorn factory: the model streams the chapters of `BENCH_PEER_TEXTS_FILE` in turn, or
+    the text in the file `BENCH_PEER_TEXT_FILE` names."""
+    chapters = os.environ.get(TEXTS_FILE_ENV)
+    if chapters:
+        return build_app(ScriptedChatModel(texts=read_scripts(Path(chapters))))
     location = os.environ.get(TEXT_FILE_ENV)
     if not location:
-        raise SystemExit(f"the peer app needs {TEXT_FILE_ENV}: a file with the text to stream")
-    return build_app(Path(location).read_text("utf-8"))
+        raise SystemExit(
+            f"the peer app needs {TEXTS_FILE_ENV} or {TEXT_FILE_ENV}: a file with what to stream"
+        )
+    return build_app(ScriptedChatModel(text=Path(location).read_text("utf-8")))

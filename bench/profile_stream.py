@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import json
 import shutil
 import signal
 import subprocess
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from bench.peer_app import STREAM_PATH as PEER_STREAM_PATH
 from bench.servers import BenchError, Server, running_server
+from bench.story_corpus import chapters, passing_sentences
 from bench.stream_bench import (
     QUESTION_BLOCK,
     SERVICE_STREAM_PATH,
@@ -38,6 +40,7 @@ from bench.stream_bench import (
     stream_once,
 )
 
+WARM_UP_STORIES = 3
 # (part, frame substrings): the first part one of a sample's frames matches takes the sample.
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("database (aiosqlite thread, SQLAlchemy)", ("aiosqlite", "sqlalchemy/")),
@@ -94,7 +97,7 @@ async def stream_stories(server: Server, target: str, stories: int, out: Path) -
             child_id = await create_child(client)
             params: dict[str, str | int] = {"child_id": child_id, "theme": THEME, "gate": target}
             stream = StreamTarget(SERVICE_STREAM_PATH, params)
-        for _ in range(3):
+        for _ in range(WARM_UP_STORIES):
             await stream_once(client, stream)
         spy = subprocess.Popen(  # noqa: ASYNC220 - started once, waited on after the streams
             [
@@ -132,15 +135,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     script = story_body(args.words) + QUESTION_BLOCK
+    # Different chapters, as in `make bench`: a repeated one would meet the classifier's cache.
+    bodies = chapters(passing_sentences(), args.words, args.stories + WARM_UP_STORIES)
     try:
         with tempfile.TemporaryDirectory(prefix="storystream-profile-") as tmp:
             workdir = Path(tmp)
+            scripts = workdir / "chapters.jsonl"
+            rows = (json.dumps({"text": body + QUESTION_BLOCK}) for body in bodies)
+            scripts.write_text("\n".join(rows) + "\n", "utf-8")
             if args.gate == "peer":
-                (workdir / "text.txt").write_text(script, "utf-8")
                 app = ["--factory", "bench.peer_app:create_app"]
-                env = peer_environment(workdir / "text.txt")
+                env = peer_environment(scripts)
             else:
-                app, env = ["backend.main:app"], service_environment(script, workdir)
+                app = ["backend.main:app"]
+                env = service_environment(script, workdir, scripts_file=scripts)
             with running_server("server", app, env, 0, workdir / "server.log", 90) as server:
                 asyncio.run(stream_stories(server, args.gate, args.stories, workdir / "raw"))
             samples = read_samples(workdir / "raw")

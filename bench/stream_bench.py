@@ -38,7 +38,7 @@ from httpx_sse import aconnect_sse
 
 from bench.floor_app import CHUNKS_FILE_ENV, STREAM_PATH
 from bench.peer_app import STREAM_PATH as PEER_STREAM_PATH
-from bench.peer_app import TEXT_FILE_ENV
+from bench.peer_app import TEXTS_FILE_ENV
 from bench.servers import (
     DEFAULT_STACK,
     FAST_STACK,
@@ -48,6 +48,7 @@ from bench.servers import (
     clean_environment,
     running_server,
 )
+from bench.story_corpus import chapters, distinct_chapters, passing_sentences
 from workflows.providers.scripted import tokenize
 
 DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "latest.json"
@@ -174,12 +175,19 @@ def story_body(words: int) -> str:
 
 
 def service_environment(
-    scripted_text: str, workdir: Path, tokens_per_second: float = 0.0, name: str = "bench"
+    scripted_text: str,
+    workdir: Path,
+    tokens_per_second: float = 0.0,
+    name: str = "bench",
+    scripts_file: Path | None = None,
 ) -> dict[str, str]:
-    """Settings for the service: scripted provider at a set speed, a fresh SQLite database."""
+    """Settings for the service: scripted provider at a set speed, a fresh SQLite database;
+    with `scripts_file`, the chapters it holds in turn instead of `scripted_text`."""
     database = workdir / f"{name}-{tokens_per_second:g}.db"
+    scripts = {"STORYSTREAM_SCRIPTED_TEXTS_FILE": str(scripts_file)} if scripts_file else {}
     return clean_environment(
         {
+            **scripts,
             "STORYSTREAM_LLM_PROVIDER": "scripted",
             "STORYSTREAM_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
             "STORYSTREAM_SCRIPTED_TOKENS_PER_SECOND": f"{tokens_per_second:g}",
@@ -199,9 +207,9 @@ def floor_environment(chunks_file: Path) -> dict[str, str]:
     return clean_environment({CHUNKS_FILE_ENV: str(chunks_file)})
 
 
-def peer_environment(text_file: Path) -> dict[str, str]:
-    """Settings for the peer app: the file holding the text its scripted model streams."""
-    return clean_environment({TEXT_FILE_ENV: str(text_file)})
+def peer_environment(scripts_file: Path) -> dict[str, str]:
+    """Settings for the peer app: the JSON Lines file of the chapters its model streams in turn."""
+    return clean_environment({TEXTS_FILE_ENV: str(scripts_file)})
 
 
 def _process_cpu_clock(pid: int) -> int:
@@ -315,7 +323,7 @@ class Target:
     key: str
     server: Server
     stream: StreamTarget
-    text: str
+    texts: frozenset[str]  # what may arrive: one of these chapter bodies, whole
 
 
 def new_client(server: Server, timeout: float) -> httpx.AsyncClient:
@@ -364,7 +372,7 @@ async def measure_targets(targets: Sequence[Target], config: BenchConfig) -> dic
 
 
 async def service_targets(
-    server: Server, config: BenchConfig, body: str, *keys: str
+    server: Server, config: BenchConfig, bodies: frozenset[str], *keys: str
 ) -> list[Target]:
     """The service's gated and ungated story streams, for a child of the bench's parent."""
     async with new_client(server, config.timeout) as client:
@@ -378,7 +386,7 @@ async def service_targets(
             dataclasses.replace(
                 _story_target(child_id, gates[key]), headers={"Authorization": token}
             ),
-            body,
+            bodies,
         )
         for key in keys
     ]
@@ -411,7 +419,7 @@ async def measure_gate_latency(server: Server, config: BenchConfig) -> GateLaten
 # --- results -----------------------------------------------------------------------------------
 
 
-def summarise(measurement: Measurement, body: str) -> TargetResult:
+def summarise(measurement: Measurement, bodies: frozenset[str]) -> TargetResult:
     """The reported figures of one measurement."""
     samples = measurement.samples
     tokens = sum(sample.content_events for sample in samples)
@@ -425,7 +433,7 @@ def summarise(measurement: Measurement, body: str) -> TargetResult:
         first_content_ms_median=statistics.median(s.first_content_s for s in samples) * 1e3,
         wall_seconds=measurement.wall_seconds,
         tokens_per_second_wall=tokens / measurement.wall_seconds,
-        content_matches_story=all(sample.text == body for sample in samples),
+        content_matches_story=all(sample.text in bodies for sample in samples),
     )
 
 
@@ -447,7 +455,7 @@ STACK_NAMES = {"gated": "+".join(FAST_STACK), "gated_h11": "+".join(DEFAULT_STAC
 
 def build_report(
     config: BenchConfig,
-    chunks: Sequence[str],
+    corpus: Corpus,
     results: Mapping[str, TargetResult],
     gate: GateLatency,
 ) -> dict[str, Any]:
@@ -462,7 +470,12 @@ def build_report(
             "rounds": config.rounds,
             "warmup": config.warmup,
             "words": config.words,
-            "tokens_per_story": len(chunks),
+            "tokens_per_story": statistics.mean(len(tokenize(b)) for b in corpus.bodies),
+            "chapters": "different for every story: sentences of the held-out benign stories "
+            "that the gate passes, each used once (bench/story_corpus.py)",
+            "chapter_sentences": corpus.sentences,
+            "distinct_chapters": corpus.distinct,
+            "chapters_streamed_per_server": len(corpus.bodies),
             "theme": THEME,
             "provider": "scripted",
             "scripted_tokens_per_second": 0,
@@ -587,16 +600,45 @@ def write_report(report: Mapping[str, Any], output: Path) -> None:
 # --- the command -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """The chapters the measured servers stream, each server from the first in turn."""
+
+    bodies: list[str]
+    sentences: int  # sentences of the held-out benign stories the gate passes
+    distinct: int  # chapters that repeat no sentence of an earlier one
+
+    def script_file(self, path: Path) -> Path:
+        rows = (json.dumps({"text": body + QUESTION_BLOCK}) for body in self.bodies)
+        path.write_text("\n".join(rows) + "\n", "utf-8")
+        return path
+
+
+def bench_corpus(config: BenchConfig) -> Corpus:
+    """Enough different chapters for the busiest server (the gated and ungated streams share
+    one): every measured chapter is new to the semantic check's cache, as a child's are."""
+    per_target = config.warmup + config.rounds * config.stories
+    sentences = passing_sentences()
+    count = 2 * per_target
+    return Corpus(
+        bodies=chapters(sentences, config.words, count),
+        sentences=len(sentences),
+        distinct=distinct_chapters(sentences, config.words, count),
+    )
+
+
 def run(config: BenchConfig) -> dict[str, Any]:
     """Start the four servers, measure their streams in turn, then the gate at model speed."""
+    print("choosing the chapters: held-out story sentences the gate passes", file=sys.stderr)
+    corpus = bench_corpus(config)
+    bodies = frozenset(corpus.bodies)
     body = story_body(config.words)
-    script = body + QUESTION_BLOCK
     chunks = tokenize(body)
     with tempfile.TemporaryDirectory(prefix="storystream-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
-        chunks_file, text_file = workdir / "floor-chunks.json", workdir / "peer-text.txt"
+        chunks_file = workdir / "floor-chunks.json"
         chunks_file.write_text(json.dumps(chunks), "utf-8")
-        text_file.write_text(script, "utf-8")
+        scripts = corpus.script_file(workdir / "chapters.jsonl")
 
         def start(
             name: str, app: list[str], env: Mapping[str, str], port: int, server_stack: Any
@@ -608,19 +650,23 @@ def run(config: BenchConfig) -> dict[str, Any]:
 
         service_app = ["backend.main:app"]
         service = start(
-            "service", service_app, service_environment(script, workdir), config.port, FAST_STACK
+            "service",
+            service_app,
+            service_environment(body, workdir, scripts_file=scripts),
+            config.port,
+            FAST_STACK,
         )
         service_h11 = start(
             "service on asyncio+h11",
             service_app,
-            service_environment(script, workdir, name="h11"),
+            service_environment(body, workdir, name="h11", scripts_file=scripts),
             0,
             DEFAULT_STACK,
         )
         peer = start(
             "peer",
             ["--factory", "bench.peer_app:create_app"],
-            peer_environment(text_file),
+            peer_environment(scripts),
             0,
             FAST_STACK,
         )
@@ -631,13 +677,14 @@ def run(config: BenchConfig) -> dict[str, Any]:
             config.floor_port,
             FAST_STACK,
         )
+        scripted = frozenset(body + QUESTION_BLOCK for body in corpus.bodies)
 
         async def targets() -> list[Target]:
             return [
-                *await service_targets(service, config, body, "gated", "ungated"),
-                *await service_targets(service_h11, config, body, "gated_h11"),
-                Target("peer", peer, StreamTarget(PEER_STREAM_PATH, {"theme": THEME}), script),
-                Target("floor", floor, StreamTarget(STREAM_PATH, {}), body),
+                *await service_targets(service, config, bodies, "gated", "ungated"),
+                *await service_targets(service_h11, config, bodies, "gated_h11"),
+                Target("peer", peer, StreamTarget(PEER_STREAM_PATH, {"theme": THEME}), scripted),
+                Target("floor", floor, StreamTarget(STREAM_PATH, {}), frozenset({body})),
             ]
 
         print(
@@ -657,9 +704,9 @@ def run(config: BenchConfig) -> dict[str, Any]:
         )
         print(f"streaming 2 x {config.latency_stories} paced stories", file=sys.stderr)
         gate = asyncio.run(measure_gate_latency(paced, config))
-    texts = {target.key: target.text for target in chosen}
+    texts = {target.key: target.texts for target in chosen}
     results = {key: summarise(measurement, texts[key]) for key, measurement in measured.items()}
-    return build_report(config, chunks, results, gate)
+    return build_report(config, corpus, results, gate)
 
 
 def positive_int(text: str) -> int:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from langchain_core.messages import HumanMessage
 
@@ -7,6 +10,7 @@ from workflows.providers.scripted import (
     ScriptedChatModel,
     ScriptedModelError,
     compose_story,
+    read_scripts,
     tokenize,
 )
 
@@ -56,3 +60,23 @@ def test_composed_story_starts_from_the_readers_choice() -> None:
     assert compose_story(prompt).startswith(
         "Zoe chose to swim to the reef, and the Under the Sea went on."
     )
+
+
+async def test_several_scripts_stream_in_turn_and_each_ending_reads_its_own(tmp_path: Path) -> None:
+    scripts = tmp_path / "scripts.jsonl"
+    scripts.write_text(
+        '{"text": "One.\\nQUESTION: First?\\nCHOICE 1: A\\nCHOICE 2: B"}\n'
+        '{"text": "Two.\\nQUESTION: Second?\\nCHOICE 1: C\\nCHOICE 2: D"}\n',
+        "utf-8",
+    )
+    model = ScriptedChatModel(text="unused", texts=read_scripts(scripts))
+    answers = []
+    for _ in range(3):
+        chapter = await model.ainvoke([HumanMessage("go")])
+        ending = await model.ainvoke([HumanMessage("end it")], format={"type": "object"})
+        answers.append((chapter.text.split("\n")[0], json.loads(ending.text)["question"]))
+    assert answers == [("One.", "First?"), ("Two.", "Second?"), ("One.", "First?")]
+
+
+def test_no_scripts_file_means_no_scripts() -> None:
+    assert read_scripts(None) == ()

@@ -21,7 +21,7 @@ from workflows.providers.local import (
     local_model_problem,
 )
 from workflows.providers.ollama_hosts import OllamaHost, OllamaHostPool, RoutedChatModel
-from workflows.providers.scripted import ScriptedChatModel
+from workflows.providers.scripted import ScriptedChatModel, read_scripts
 from workflows.story_prompt import PromptProfile
 
 RequestedProvider = Literal["auto", "ollama", "local", "scripted"]
@@ -42,6 +42,7 @@ class ProviderConfig:
     local_temperature: float = 0.4
     local_repeat_penalty: float = 1.2
     scripted_text: str | None = None
+    scripted_texts_file: Path | None = None
     scripted_retry_text: str | None = None
     scripted_repair_text: str | None = None
     scripted_ending_text: str | None = None
@@ -253,6 +254,7 @@ def build_chat_model(config: ProviderConfig) -> BuiltModel:
         return BuiltModel(
             ScriptedChatModel(
                 text=config.scripted_text,
+                texts=read_scripts(config.scripted_texts_file),
                 retry_text=config.scripted_retry_text,
                 repair_text=config.scripted_repair_text,
                 ending_text=config.scripted_ending_text,

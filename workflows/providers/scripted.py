@@ -9,6 +9,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -17,7 +18,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from workflows.providers.structured import json_schema_output, require_json_schema_method
 
@@ -55,6 +56,14 @@ DEFAULT_CHOICES = ("Look behind the old tree", "Ask a friend for help", "Go home
 RETRY_MARKER = "could not be shown to the child"
 # Words of prompts/story_repair.txt: the model is asked to continue after a held-back sentence.
 REPAIR_MARKER = "Continue the chapter from exactly where it stops"
+
+
+def read_scripts(path: Path | None) -> tuple[str, ...]:
+    """The scripts of a JSON Lines file of `{"text": ...}` rows, in file order (none: no file)."""
+    if path is None:
+        return ()
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    return tuple(str(row["text"]) for row in rows)
 
 
 class ScriptedModelError(RuntimeError):
@@ -128,6 +137,9 @@ class ScriptedChatModel(BaseChatModel):
     """Streams `text` (or a story composed from the prompt) token by token at a set rate."""
 
     text: str | None = None
+    # Several scripts, one per chapter in turn (then `text` is not used for chapters): a
+    # benchmark's chapters differ, as real ones do, so no cache serves one from another.
+    texts: tuple[str, ...] = ()
     # Streamed instead of `text` when the prompt asks for a new draft after a rejected one.
     retry_text: str | None = None
     # Streamed instead when the prompt asks to continue after a held-back sentence.
@@ -136,6 +148,8 @@ class ScriptedChatModel(BaseChatModel):
     ending_text: str | None = None
     tokens_per_second: float = 0.0
     fail_at_token: int | None = None
+    _turn: int = PrivateAttr(default=0)
+    _script: str | None = PrivateAttr(default=None)
 
     @property
     def _llm_type(self) -> str:
@@ -152,12 +166,17 @@ class ScriptedChatModel(BaseChatModel):
         if "format" in call:
             if self.ending_text is not None:
                 return tokenize(self.ending_text)
-            script = self.text if self.text is not None else compose_story(prompt)
-            return tokenize(compose_ending(script, prompt))
+            script = self._script or self.text
+            return tokenize(compose_ending(script or compose_story(prompt), prompt))
         if self.repair_text is not None and REPAIR_MARKER in messages[-1].text:
             return tokenize(self.repair_text)
         if self.retry_text is not None and RETRY_MARKER in prompt:
             return tokenize(self.retry_text)
+        if self.texts:
+            # The ending call that follows reads the question and choices of this script.
+            self._script = self.texts[self._turn % len(self.texts)]
+            self._turn += 1
+            return tokenize(self._script)
         return tokenize(self.text if self.text is not None else compose_story(prompt))
 
     def _usage(self, messages: list[BaseMessage], tokens: list[str]) -> UsageMetadata:

@@ -64,10 +64,11 @@ class Encoded:
 
 
 def load_tokenizer(directory: Path) -> Tokenizer:
-    """The model's WordPiece tokenizer, truncating at MAX_TOKENS and padding batches."""
+    """The model's WordPiece tokenizer, truncating at MAX_TOKENS."""
     tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
     tokenizer.enable_truncation(MAX_TOKENS)
-    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    # The packaged tokenizer.json pads every sentence to 128 word pieces; a sentence runs alone.
+    tokenizer.no_padding()
     return tokenizer
 
 
@@ -145,21 +146,27 @@ class MiniLMEncoder:
         return len(self.tokenizer.encode(text).ids)
 
     def encode(self, texts: Sequence[str]) -> Encoded:
-        """Embeddings of a batch; padded positions are masked out of attention and pooling."""
+        """Embeddings of each sentence, every sentence run on its own.
+
+        Not as one padded batch: the int8 graph quantises its activations with one scale per
+        run, so in a batch a sentence's embedding would depend on the other sentences in it (a
+        cosine of 0.99 to its own, measured): a child's verdict must not depend on which other
+        streams' sentences arrived at the same moment. Alone, a sentence also costs less than in
+        a padded batch (no padding positions; 2.6 against 3.5 ms a sentence in batches of 16)."""
         if not texts:
             empty = np.zeros((0, self.width), dtype=np.float32)
             return Encoded(mean=empty, max=empty)
-        encodings = self.tokenizer.encode_batch(list(texts))
-        ids = np.array([encoding.ids for encoding in encodings], dtype=np.int64)
-        mask = np.array([encoding.attention_mask for encoding in encodings], dtype=np.int64)
-        hidden = np.asarray(
-            self._session.run(["hidden"], {"input_ids": ids, "attention_mask": mask})[0]
+        means, peaks = [], []
+        for encoding in self.tokenizer.encode_batch(list(texts)):
+            ids = np.array([encoding.ids], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+            hidden = np.asarray(self._session.run(["hidden"], feed)[0])[0]
+            mean = hidden.mean(axis=0)
+            means.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+            peaks.append(hidden.max(axis=0))
+        return Encoded(
+            mean=np.vstack(means).astype(np.float32), max=np.vstack(peaks).astype(np.float32)
         )
-        weights = mask[:, :, None].astype(np.float32)
-        mean = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        mean /= np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
-        peak = np.where(weights > 0, hidden, np.float32(-1e4)).max(axis=1)
-        return Encoded(mean=mean.astype(np.float32), max=peak.astype(np.float32))
 
 
 @cache
