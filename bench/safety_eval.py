@@ -90,6 +90,13 @@ HELD_OUT_SETS = {
         ("whole_stories_c/benign.jsonl",),
         "whole_stories_c/poisoned.jsonl",
     ),
+    "d": HeldOutSet(
+        "d",
+        "heldout_d/unsafe.jsonl",
+        "heldout_d/benign.jsonl",
+        ("whole_stories_d/benign.jsonl",),
+        "whole_stories_d/poisoned.jsonl",
+    ),
 }
 
 
