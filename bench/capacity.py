@@ -15,8 +15,11 @@ open, minus before, over N; each stream's run included).
 The burst: 300 stories started within one second (`GET /stories/generate/stream`, as the child's
 app does) on a fresh server: how many answered 5xx or were refused, and the first event's p50,
 p99 and slowest. With `--processes 2` the levels also run on two processes sharing PostgreSQL
-and Redis, each story started on one replica and streamed from the other. Results are printed
-and written to JSON. Nothing is asserted: the figures depend on the machine.
+and Redis, each story started on one replica and streamed from the other. The chapters differ
+(sentences of the held-out benign stories, `bench/story_corpus.py`), so each preview's
+whole-chapter check runs the semantic classifier as a real chapter would; the corpus holds about
+250 chapters of 120 words, after which they repeat (the report says how many did not). Results
+are printed and written to JSON. Nothing is asserted: the figures depend on the machine.
 
     python -m bench.capacity --levels 100 300 500 --processes 1 2
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import platform
 import statistics
@@ -47,6 +51,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from bench.servers import PROJECT_ROOT, BenchError, Server, running_server
+from bench.story_corpus import chapters, distinct_chapters, passing_sentences
 from bench.stream_bench import (
     QUESTION_BLOCK,
     THEME,
@@ -64,6 +69,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # Raw tokens (a parent's preview), so the delays measure the server; the sentence gate's own
 # delay is measured by bench.stream_bench.
 GATE = "none"
+# Chapters beyond the measured streams: the model-time probe and the warm-ups.
+CHAPTER_SLACK = 20
 REFUSED = (429, 503)
 PASSWORD = "a capacity password"
 # The idle server's model: one token every 20 s, well inside the first-token timeout.
@@ -522,9 +529,23 @@ def deployment(
         yield shape, servers
 
 
-def _environment(workdir: Path, args: argparse.Namespace, rate: float, name: str) -> dict[str, str]:
+def _write_chapters(workdir: Path, args: argparse.Namespace) -> tuple[Path, int, int]:
+    """Different chapters for the streams (a repeated one would meet the classifier's cache in
+    the preview's whole-chapter check): the file, how many chapters, how many repeat nothing."""
+    count = sum(args.levels) + args.burst + CHAPTER_SLACK
+    sentences = passing_sentences()
+    bodies = chapters(sentences, args.words, count)
+    path = workdir / "chapters.jsonl"
+    rows = (json.dumps({"text": body + QUESTION_BLOCK}) for body in bodies)
+    path.write_text("\n".join(rows) + "\n", "utf-8")
+    return path, count, distinct_chapters(sentences, args.words, count)
+
+
+def _environment(
+    workdir: Path, args: argparse.Namespace, rate: float, name: str, scripts: Path | None = None
+) -> dict[str, str]:
     body = story_body(args.words)
-    env = service_environment(body + QUESTION_BLOCK, workdir, rate, name=name)
+    env = service_environment(body + QUESTION_BLOCK, workdir, rate, name=name, scripts_file=scripts)
     capacity = max([*args.levels, args.burst])
     env["STORYSTREAM_MAX_CONCURRENT_RUNS"] = str(capacity)
     env["STORYSTREAM_MAX_QUEUED_RUNS"] = "0"
@@ -537,8 +558,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     burst: BurstResult | None = None
     with tempfile.TemporaryDirectory(prefix="storystream-capacity-") as tmp:
         workdir = Path(tmp)
+        scripts, chapter_count, distinct = _write_chapters(workdir, args)
         for processes in args.processes:
-            env = _environment(workdir, args, args.rate, f"levels-{processes}")
+            env = _environment(workdir, args, args.rate, f"levels-{processes}", scripts)
             with deployment(processes, env, args, "levels") as (shape, servers):
                 (client,) = _clients(servers[:1], args.timeout, 4)
                 families = asyncio.run(_families(client, args))
@@ -564,7 +586,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 idle.append(asyncio.run(measure_idle_memory(servers[0], streams, args)))
         if args.burst:
             print(f"burst: {args.burst} starts within {args.burst_window:g} s", file=sys.stderr)
-            env = _environment(workdir, args, args.rate, "burst")
+            env = _environment(workdir, args, args.rate, "burst", scripts)
             with deployment(1, env, args, "burst") as (_, servers):
                 burst = asyncio.run(measure_burst(servers[0], args))
     return {
@@ -577,6 +599,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "families": args.families,
             "children": args.children,
             "gate": GATE,
+            "chapters": "sentences of the held-out benign stories the gate passes "
+            "(bench/story_corpus.py), in turn",
+            "chapters_per_server": chapter_count,
+            "distinct_chapters": distinct,
         },
         "machine": {
             "python": platform.python_version(),
