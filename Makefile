@@ -121,8 +121,9 @@ quality: $(VENV)/.installed
 capacity: $(VENV)/.installed
 	$(BIN)/python -m bench.capacity
 
-# Retrain the semantic check from workflows/safety/training/data (seeded, about 40 minutes on 2
-# cores; rewrites workflows/safety/classifier/safety_model.json and safety_adapter.safetensors).
+# Retrain the semantic check from workflows/safety/training/data (seeded, about 10 minutes on 2 quiet
+# cores, up to 40 beside other work; rewrites workflows/safety/classifier/safety_model.json and
+# safety_adapter.safetensors).
 # PyTorch is for training only. TORCH names the wheel: the CPU build of 2.13.0 lies on the
 # project's machine; elsewhere, e.g. TORCH='torch --index-url https://download.pytorch.org/whl/cpu'.
 TORCH ?= torch==2.13.0

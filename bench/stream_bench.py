@@ -71,7 +71,6 @@ SENTENCES = (
     "The stars twinkled like tiny lamps far away.",
     "They shared their snacks and laughed at a funny comet.",
 )
-SENTENCES_PER_PARAGRAPH = 4
 # Idle time before each CPU reading, so work a stream triggers after its last byte is counted.
 SETTLE_SECONDS = 0.25
 
@@ -157,18 +156,9 @@ class TargetResult:
 
 
 def story_body(words: int) -> str:
-    """A child-safe story body of at least `words` words, in paragraphs."""
-    paragraphs: list[list[str]] = [[]]
-    count = 0
-    index = 0
-    while count < words:
-        if len(paragraphs[-1]) == SENTENCES_PER_PARAGRAPH:
-            paragraphs.append([])
-        sentence = SENTENCES[index % len(SENTENCES)]
-        paragraphs[-1].append(sentence)
-        count += len(sentence.split())
-        index += 1
-    return "\n\n".join(" ".join(paragraph) for paragraph in paragraphs)
+    """A child-safe story body of at least `words` words, in paragraphs, of six sentences over
+    and over (the floor's stream and the paced gate measurement, where no classifier is timed)."""
+    return chapters(SENTENCES, words, 1)[0]
 
 
 # --- server processes --------------------------------------------------------------------------

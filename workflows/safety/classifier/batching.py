@@ -1,9 +1,10 @@
 """Coalesces sentences from concurrent streams into one encoder batch on one worker thread.
 
-The encoder is CPU-bound NumPy: run on the event loop it would stall every stream, and run on
-many threads at once it would only fight over two cores. So each event loop gets a queue and a
-drain task; the drain task hands everything queued so far to a single shared worker thread as one
-batch, and the next batch gathers while that one runs.
+The encoder is CPU-bound (ONNX Runtime): run on the event loop it would stall every stream, and
+run on many threads at once it would only fight over two cores. So each event loop gets a queue
+and a drain task; the drain task hands everything queued so far to a single shared worker thread
+in one hand-off (the encoder then runs each sentence alone, see `MiniLMEncoder.encode`), and the
+next batch gathers while that one runs.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ head judge the rest.
     sentence ─> screen (word weights + static embeddings, ~0.1 ms) ─ clearly safe ─> pass
                    │ uncertain
                    ▼
-               MiniLM encoder (NumPy, batched across streams, worker thread) ─> head ─> verdict
+               MiniLM encoder (ONNX Runtime int8, one worker thread; sentences of concurrent
+               streams handed over together, each run alone) ─> head ─> verdict
 """
 
 from __future__ import annotations
