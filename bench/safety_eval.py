@@ -97,6 +97,13 @@ HELD_OUT_SETS = {
         ("whole_stories_d/benign.jsonl",),
         "whole_stories_d/poisoned.jsonl",
     ),
+    "e": HeldOutSet(
+        "e",
+        "heldout_e/unsafe.jsonl",
+        "heldout_e/benign.jsonl",
+        ("whole_stories_e/benign.jsonl",),
+        "whole_stories_e/poisoned.jsonl",
+    ),
 }
 
 
