@@ -134,6 +134,7 @@ class Measurement:
     samples: list[StreamSample]
     cpu_seconds: float
     wall_seconds: float
+    main_thread_cpu_seconds: float = 0.0  # the event loop's thread; the rest ran on others
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,9 @@ class TargetResult:
     server_cpu_seconds: float
     server_cpu_us_per_token: float
     server_cpu_ms_per_story: float
+    # Of that, the event loop's thread, and the other threads (the encoder, SQLite's connections).
+    main_thread_cpu_ms_per_story: float
+    other_threads_cpu_ms_per_story: float
     first_event_ms_median: float
     first_content_ms_median: float
     wall_seconds: float
@@ -233,6 +237,25 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """User plus system CPU time of each thread of a process, by thread id (/proc ticks: 10 ms
+    steps, fine over a round of stories). The event loop runs on the main thread (id = pid);
+    the semantic check's encoder and SQLite's connections run on threads of their own."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    times: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, ValueError):  # a thread may end while it is read
+            stat = (task / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            times[int(task.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return times
+
+
+def main_thread_share(pid: int, before: Mapping[int, float], after: Mapping[int, float]) -> float:
+    """CPU seconds of the main thread between two readings of `thread_cpu_seconds`."""
+    return after.get(pid, 0.0) - before.get(pid, 0.0)
+
+
 # --- the client --------------------------------------------------------------------------------
 
 
@@ -288,13 +311,16 @@ async def measure(
 ) -> Measurement:
     """Stream `stories` stories in a row, reading the server's CPU clock around them."""
     await asyncio.sleep(SETTLE_SECONDS)
-    cpu_before = process_cpu_seconds(pid)
+    cpu_before, threads_before = process_cpu_seconds(pid), thread_cpu_seconds(pid)
     started = time.perf_counter()
     samples = [await bounded_stream(client, target, config) for _ in range(stories)]
     wall = time.perf_counter() - started
     await asyncio.sleep(SETTLE_SECONDS)
     cpu = process_cpu_seconds(pid) - cpu_before
-    return Measurement(samples=samples, cpu_seconds=cpu, wall_seconds=wall)
+    main = main_thread_share(pid, threads_before, thread_cpu_seconds(pid))
+    return Measurement(
+        samples=samples, cpu_seconds=cpu, wall_seconds=wall, main_thread_cpu_seconds=main
+    )
 
 
 def combined(measurements: Sequence[Measurement]) -> Measurement:
@@ -303,6 +329,7 @@ def combined(measurements: Sequence[Measurement]) -> Measurement:
         samples=[sample for measurement in measurements for sample in measurement.samples],
         cpu_seconds=sum(measurement.cpu_seconds for measurement in measurements),
         wall_seconds=sum(measurement.wall_seconds for measurement in measurements),
+        main_thread_cpu_seconds=sum(m.main_thread_cpu_seconds for m in measurements),
     )
 
 
@@ -419,6 +446,12 @@ def summarise(measurement: Measurement, bodies: frozenset[str]) -> TargetResult:
         server_cpu_seconds=measurement.cpu_seconds,
         server_cpu_us_per_token=measurement.cpu_seconds * 1e6 / tokens,
         server_cpu_ms_per_story=measurement.cpu_seconds * 1e3 / len(samples),
+        main_thread_cpu_ms_per_story=measurement.main_thread_cpu_seconds * 1e3 / len(samples),
+        other_threads_cpu_ms_per_story=(
+            measurement.cpu_seconds - measurement.main_thread_cpu_seconds
+        )
+        * 1e3
+        / len(samples),
         first_event_ms_median=statistics.median(s.first_event_s for s in samples) * 1e3,
         first_content_ms_median=statistics.median(s.first_content_s for s in samples) * 1e3,
         wall_seconds=measurement.wall_seconds,
@@ -507,6 +540,8 @@ def build_report(
 ROWS = (
     ("server CPU per token (µs)", "server_cpu_us_per_token", "{:.1f}"),
     ("server CPU per story (ms)", "server_cpu_ms_per_story", "{:.2f}"),
+    ("  of it, the event loop's thread (ms)", "main_thread_cpu_ms_per_story", "{:.2f}"),
+    ("  other threads: encoder, SQLite (ms)", "other_threads_cpu_ms_per_story", "{:.2f}"),
     ("time to first event, median (ms)", "first_event_ms_median", "{:.2f}"),
     ("time to first content, median (ms)", "first_content_ms_median", "{:.2f}"),
     ("tokens/s (wall)", "tokens_per_second_wall", "{:.0f}"),
