@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import os
 import platform
 import statistics
@@ -51,7 +50,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from bench.servers import PROJECT_ROOT, BenchError, Server, running_server
-from bench.story_corpus import chapters, distinct_chapters, passing_sentences
+from bench.story_corpus import chapters, distinct_chapters, passing_sentences, write_scripts
 from bench.stream_bench import (
     QUESTION_BLOCK,
     THEME,
@@ -535,10 +534,8 @@ def _write_chapters(workdir: Path, args: argparse.Namespace) -> tuple[Path, int,
     count = sum(args.levels) + args.burst + CHAPTER_SLACK
     sentences = passing_sentences()
     bodies = chapters(sentences, args.words, count)
-    path = workdir / "chapters.jsonl"
-    rows = (json.dumps({"text": body + QUESTION_BLOCK}) for body in bodies)
-    path.write_text("\n".join(rows) + "\n", "utf-8")
-    return path, count, distinct_chapters(sentences, args.words, count)
+    path = write_scripts(workdir / "chapters.jsonl", bodies, QUESTION_BLOCK)
+    return path, count, distinct_chapters(bodies)
 
 
 def _environment(

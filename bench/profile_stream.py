@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import json
 import shutil
 import signal
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 
 from bench.peer_app import STREAM_PATH as PEER_STREAM_PATH
 from bench.servers import BenchError, Server, running_server
-from bench.story_corpus import chapters, passing_sentences
+from bench.story_corpus import chapters, passing_sentences, write_scripts
 from bench.stream_bench import (
     QUESTION_BLOCK,
     SERVICE_STREAM_PATH,
@@ -140,9 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="storystream-profile-") as tmp:
             workdir = Path(tmp)
-            scripts = workdir / "chapters.jsonl"
-            rows = (json.dumps({"text": body + QUESTION_BLOCK}) for body in bodies)
-            scripts.write_text("\n".join(rows) + "\n", "utf-8")
+            scripts = write_scripts(workdir / "chapters.jsonl", bodies, QUESTION_BLOCK)
             if args.gate == "peer":
                 app = ["--factory", "bench.peer_app:create_app"]
                 env = peer_environment(scripts)

@@ -12,8 +12,10 @@ and a shorter one would be judged joined to the next.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from bench.safety_eval import gate_check, load_rows
 from workflows.safety.sentences import sentence_spans
@@ -59,7 +61,7 @@ def passing_sentences() -> list[str]:
 def chapters(sentences: Sequence[str], words: int, count: int) -> list[str]:
     """`count` chapter bodies of at least `words` words, in paragraphs; each sentence is used
     once until all have been, then they are used again in the same order (a run that needs more
-    than the corpus holds meets the cache again: `distinct_chapters` says how many did not)."""
+    than the corpus holds meets the cache again; `distinct_chapters` counts those that do not)."""
     if not sentences:
         raise ValueError("no sentences to make chapters of")
     bodies: list[str] = []
@@ -78,13 +80,21 @@ def chapters(sentences: Sequence[str], words: int, count: int) -> list[str]:
     return bodies
 
 
-def distinct_chapters(sentences: Sequence[str], words: int, count: int) -> int:
-    """How many of `chapters(sentences, words, count)` use no sentence a chapter before used."""
+def distinct_chapters(bodies: Sequence[str]) -> int:
+    """How many of the chapter bodies use no sentence a chapter before them used."""
     seen: set[str] = set()
     distinct = 0
-    for body in chapters(sentences, words, count):
+    for body in bodies:
         parts = [body[start:end].strip() for start, end in sentence_spans(body)]
         if not seen.intersection(parts):
             distinct += 1
         seen.update(parts)
     return distinct
+
+
+def write_scripts(path: Path, bodies: Sequence[str], ending: str) -> Path:
+    """The scripted model's chapters file (`STORYSTREAM_SCRIPTED_TEXTS_FILE`, JSON Lines of
+    `{"text": ...}`): each body followed by `ending`, the question and choices it ends with."""
+    rows = (json.dumps({"text": body + ending}) for body in bodies)
+    path.write_text("\n".join(rows) + "\n", "utf-8")
+    return path

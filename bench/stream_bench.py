@@ -48,7 +48,7 @@ from bench.servers import (
     clean_environment,
     running_server,
 )
-from bench.story_corpus import chapters, distinct_chapters, passing_sentences
+from bench.story_corpus import chapters, distinct_chapters, passing_sentences, write_scripts
 from workflows.providers.scripted import tokenize
 
 DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "latest.json"
@@ -134,7 +134,7 @@ class Measurement:
     samples: list[StreamSample]
     cpu_seconds: float
     wall_seconds: float
-    main_thread_cpu_seconds: float = 0.0  # the event loop's thread; the rest ran on others
+    other_threads_cpu_seconds: float = 0.0  # not the event loop's thread: encoder, SQLite
 
 
 @dataclass(frozen=True)
@@ -251,11 +251,6 @@ def thread_cpu_seconds(pid: int) -> dict[int, float]:
     return times
 
 
-def main_thread_share(pid: int, before: Mapping[int, float], after: Mapping[int, float]) -> float:
-    """CPU seconds of the main thread between two readings of `thread_cpu_seconds`."""
-    return after.get(pid, 0.0) - before.get(pid, 0.0)
-
-
 # --- the client --------------------------------------------------------------------------------
 
 
@@ -317,9 +312,16 @@ async def measure(
     wall = time.perf_counter() - started
     await asyncio.sleep(SETTLE_SECONDS)
     cpu = process_cpu_seconds(pid) - cpu_before
-    main = main_thread_share(pid, threads_before, thread_cpu_seconds(pid))
+    threads_after = thread_cpu_seconds(pid)
+    # The other threads' share in /proc ticks; the loop's is the rest of the precise process
+    # clock (a thread that ended meanwhile is counted with the loop).
+    others = sum(
+        max(0.0, seconds - threads_before.get(tid, 0.0))
+        for tid, seconds in threads_after.items()
+        if tid != pid
+    )
     return Measurement(
-        samples=samples, cpu_seconds=cpu, wall_seconds=wall, main_thread_cpu_seconds=main
+        samples=samples, cpu_seconds=cpu, wall_seconds=wall, other_threads_cpu_seconds=others
     )
 
 
@@ -329,7 +331,7 @@ def combined(measurements: Sequence[Measurement]) -> Measurement:
         samples=[sample for measurement in measurements for sample in measurement.samples],
         cpu_seconds=sum(measurement.cpu_seconds for measurement in measurements),
         wall_seconds=sum(measurement.wall_seconds for measurement in measurements),
-        main_thread_cpu_seconds=sum(m.main_thread_cpu_seconds for m in measurements),
+        other_threads_cpu_seconds=sum(m.other_threads_cpu_seconds for m in measurements),
     )
 
 
@@ -446,12 +448,12 @@ def summarise(measurement: Measurement, bodies: frozenset[str]) -> TargetResult:
         server_cpu_seconds=measurement.cpu_seconds,
         server_cpu_us_per_token=measurement.cpu_seconds * 1e6 / tokens,
         server_cpu_ms_per_story=measurement.cpu_seconds * 1e3 / len(samples),
-        main_thread_cpu_ms_per_story=measurement.main_thread_cpu_seconds * 1e3 / len(samples),
-        other_threads_cpu_ms_per_story=(
-            measurement.cpu_seconds - measurement.main_thread_cpu_seconds
+        main_thread_cpu_ms_per_story=(
+            measurement.cpu_seconds - measurement.other_threads_cpu_seconds
         )
         * 1e3
         / len(samples),
+        other_threads_cpu_ms_per_story=measurement.other_threads_cpu_seconds * 1e3 / len(samples),
         first_event_ms_median=statistics.median(s.first_event_s for s in samples) * 1e3,
         first_content_ms_median=statistics.median(s.first_content_s for s in samples) * 1e3,
         wall_seconds=measurement.wall_seconds,
@@ -634,9 +636,7 @@ class Corpus:
     distinct: int  # chapters that repeat no sentence of an earlier one
 
     def script_file(self, path: Path) -> Path:
-        rows = (json.dumps({"text": body + QUESTION_BLOCK}) for body in self.bodies)
-        path.write_text("\n".join(rows) + "\n", "utf-8")
-        return path
+        return write_scripts(path, self.bodies, QUESTION_BLOCK)
 
 
 def bench_corpus(config: BenchConfig) -> Corpus:
@@ -644,12 +644,8 @@ def bench_corpus(config: BenchConfig) -> Corpus:
     one): every measured chapter is new to the semantic check's cache, as a child's are."""
     per_target = config.warmup + config.rounds * config.stories
     sentences = passing_sentences()
-    count = 2 * per_target
-    return Corpus(
-        bodies=chapters(sentences, config.words, count),
-        sentences=len(sentences),
-        distinct=distinct_chapters(sentences, config.words, count),
-    )
+    bodies = chapters(sentences, config.words, 2 * per_target)
+    return Corpus(bodies=bodies, sentences=len(sentences), distinct=distinct_chapters(bodies))
 
 
 def run(config: BenchConfig) -> dict[str, Any]:
