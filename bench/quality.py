@@ -49,6 +49,7 @@ from bench.story_checks import (
 from workflows.context import StoryContext
 from workflows.graph import graph, initial_state
 from workflows.metrics import measure_story, target_word_count
+from workflows.nodes.generate import PROGRESS_EVENT
 from workflows.providers import build_chat_model, resolve_provider
 from workflows.safety.classifier import load_semantic_check
 from workflows.state import StoryRequest
@@ -140,12 +141,14 @@ async def write_chapter(context: StoryContext, request: StoryRequest, attempts: 
     mapper = EventMapper("quality")
     started = time.perf_counter()
     first_shown: float | None = None
-    model_times: list[float] = []
+    first_token: float | None = None
+    last_token = 0.0
     events = graph.astream_events(initial_state(request, attempts), context=context, version="v2")
     async for event in events:
-        node = event.get("metadata", {}).get("langgraph_node")
-        if event["event"] == "on_chat_model_stream" and node == "generate":
-            model_times.append(time.perf_counter())
+        if event["event"] == "on_custom_event" and event["name"] == PROGRESS_EVENT:
+            # The model's tokens, reported by the generate node as it counts them.
+            last_token = time.perf_counter()
+            first_token = last_token if first_token is None else first_token
         for wire in mapper.map(event):
             if isinstance(wire, ContentEvent) and first_shown is None:
                 first_shown = time.perf_counter()
@@ -159,7 +162,7 @@ async def write_chapter(context: StoryContext, request: StoryRequest, attempts: 
         message.text
         for message in build_story_messages(context.prompts, request, (), context.profile)
     ]
-    span = model_times[-1] - model_times[0] if len(model_times) > 1 else 0.0
+    span = last_token - first_token if first_token is not None else 0.0
     return Chapter(
         theme=request["theme"]["id"],
         age=request["child_age"],
@@ -179,7 +182,7 @@ async def write_chapter(context: StoryContext, request: StoryRequest, attempts: 
         fits_reader=metrics["fits_reader"],
         distinct_trigrams=round(distinct_trigram_ratio(text), 3),
         first_token_ms=None if first_shown is None else round((first_shown - started) * 1000),
-        tokens_per_second=round((len(model_times) - 1) / span, 1) if span else None,
+        tokens_per_second=round((mapper.tokens_seen - 1) / span, 1) if span else None,
         text=text,
     )
 

@@ -11,6 +11,7 @@ from typing import Protocol
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
+from workflows.event_stream import off_event_stream
 from workflows.prompts import PromptLibrary
 from workflows.state import SafetyIssue, StoryRequest
 
@@ -89,7 +90,7 @@ class LlamaGuardJudge:
 
     async def judge(self, text: str, request: StoryRequest) -> list[SafetyIssue]:
         answer = await self.model.ainvoke(
-            [HumanMessage(content=text)], config={"tags": [JUDGE_TAG]}
+            [HumanMessage(content=text)], config=off_event_stream({"tags": [JUDGE_TAG]})
         )
         return parse_llama_guard(answer.text, text)
 
@@ -104,6 +105,6 @@ class RubricJudge:
     async def judge(self, text: str, request: StoryRequest) -> list[SafetyIssue]:
         prompt = rubric_prompt(self.prompts, request, text)
         answer = await self.model.ainvoke(
-            [HumanMessage(content=prompt)], config={"tags": [JUDGE_TAG]}
+            [HumanMessage(content=prompt)], config=off_event_stream({"tags": [JUDGE_TAG]})
         )
         return parse_rubric(answer.text, text)

@@ -1,6 +1,8 @@
 """The one place LangGraph's `astream_events(version="v2")` stream becomes wire-contract events.
 
-Pure: no I/O, no clock. One `EventMapper` per run; feed it every event in order.
+Pure: no I/O, no clock. One `EventMapper` per run; feed it every event in order. The model
+calls' own events (`on_chat_model_*`) are not in the stream (`workflows.event_stream`): the
+nodes report what a client sees.
 
     on_chain_start  (graph)            -> node workflow started (with run_id)
     on_chain_start  (node)             -> node <name> started
@@ -8,7 +10,7 @@ Pure: no I/O, no clock. One `EventMapper` per run; feed it every event in order.
     on_custom_event (queued)           -> node generate (or ending) queued, with the place
     on_custom_event (visible tokens)   -> content, one per token the sentence gate released
     on_custom_event (repair)           -> node generate repairing (a held-back sentence)
-    on_chat_model_stream (generate)    -> nothing shown; counted for the run's timeouts
+    on_custom_event (model progress)   -> nothing shown; model tokens counted for the timeouts
     on_chain_end    (safety_check)     -> safety, node safety_check completed
     on_chain_end    (metrics)          -> metadata, node metrics completed
     on_chain_end    (other node)       -> node <name> completed
@@ -34,7 +36,7 @@ from backend.runs.events import (
     WireEvent,
 )
 from workflows.graph import GRAPH_NAME, NODE_NAMES
-from workflows.nodes.generate import REPAIR_EVENT, VISIBLE_TOKEN_EVENT
+from workflows.nodes.generate import PROGRESS_EVENT, REPAIR_EVENT, VISIBLE_TOKEN_EVENT
 from workflows.providers.local import DEQUEUED_EVENT, QUEUED_EVENT
 from workflows.state import StoryState
 
@@ -79,9 +81,6 @@ class EventMapper:
         node = _node_of(event)
         if node is None:
             return []
-        if kind == "on_chat_model_stream" and node == "generate":
-            self._count_model_token(event)
-            return []
         if name != node:
             # Runnables inside a node (the chat model, a router) have their own start/end.
             return []
@@ -119,6 +118,11 @@ class EventMapper:
     def _custom(self, name: str, data: Any, node: NodeName | None) -> list[WireEvent]:
         if name == VISIBLE_TOKEN_EVENT:
             return [ContentEvent(chunk=piece, attempt=self.attempt) for piece in data["pieces"]]
+        if name == PROGRESS_EVENT:
+            # Raw model tokens are not shown (the gate decides); they prove the model is alive.
+            self.tokens_seen += data["tokens"]
+            self.phase = "generating"
+            return []
         if name == REPAIR_EVENT:
             # The child sees a pause while the model writes the held-back sentence again.
             self.phase = "waiting_for_first_token"
@@ -132,14 +136,6 @@ class EventMapper:
         if name == DEQUEUED_EVENT and node != "ending":
             self.phase = "waiting_for_first_token"
         return []
-
-    def _count_model_token(self, event: StreamEvent) -> None:
-        # Raw model tokens are not shown (the gate decides); they prove the model is alive.
-        chunk = event["data"].get("chunk")
-        text = getattr(chunk, "content", "")
-        if isinstance(text, str) and text:
-            self.tokens_seen += 1
-            self.phase = "generating"
 
     def _node_completed(self, node: NodeName, output: Any) -> list[WireEvent]:
         events: list[WireEvent] = []

@@ -11,7 +11,9 @@ from langchain_core.messages import AIMessageChunk
 
 from backend.runs.events import WireEvent, event_json
 from backend.runs.mapper import EventMapper
-from tests.support import STORY_BODY
+from tests.support import STORY_BODY, STORY_TEXT
+from workflows.nodes.generate import PROGRESS_EVENT, VISIBLE_TOKEN_EVENT
+from workflows.providers.scripted import tokenize
 
 RECORDINGS = Path(__file__).parents[1] / "data" / "stream_events"
 
@@ -56,6 +58,8 @@ APPROVED_OUTLINE = [
     "node:generate:started:5",
     "content",
     "node:generate:completed:70",
+    "node:ending:started:71",
+    "node:ending:completed:74",
     "node:safety_check:started:75",
     "safety:approved",
     "node:safety_check:completed:85",
@@ -64,18 +68,24 @@ APPROVED_OUTLINE = [
     "node:metrics:completed:95",
     "node:workflow:completed:100",
 ]
-# The gate holds the unsafe first sentence back, so nothing is shown; the draft is rewritten
-# once (two attempts), then the run reports the rejection.
+# The gate holds the unsafe first sentence back, so nothing is shown; the scripted model writes
+# it again on each of the three repairs, the draft is rewritten once (two attempts, the budget
+# spent), then the run reports the rejection.
 REJECTED_OUTLINE = [
     "node:workflow:started:0",
     "node:generate:started:5",
+    *["node:generate:repairing:5"] * 3,
     "node:generate:completed:70",
+    "node:ending:started:71",
+    "node:ending:completed:74",
     "node:safety_check:started:75",
     "safety:rejected",
     "node:safety_check:completed:85",
     "node:generate:retrying:5",
     "reset",
     "node:generate:completed:70",
+    "node:ending:started:71",
+    "node:ending:completed:74",
     "node:safety_check:started:75",
     "safety:rejected",
     "node:safety_check:completed:85",
@@ -116,23 +126,43 @@ def test_choices_never_reach_content_events() -> None:
     assert all(event.attempt == 1 for event in events if event.type == "content")
 
 
-def test_one_content_event_per_model_token() -> None:
-    tokens = [
-        event["data"]["chunk"].content
+def test_one_content_event_per_released_model_token() -> None:
+    released = [
+        piece
         for event in _load("approved_story")
-        if event.get("event") == "on_chat_model_stream" and event["data"]["chunk"].content
+        if event.get("event") == "on_custom_event" and event["name"] == VISIBLE_TOKEN_EVENT
+        for piece in event["data"]["pieces"]
     ]
     _, events = _map("approved_story")
     contents = [event.chunk for event in events if event.type == "content"]
-    body_tokens = tokens[: len(contents)]
-    assert contents == body_tokens
+    assert contents == released
+    assert contents == tokenize(STORY_TEXT)[: len(contents)]
+
+
+def test_model_progress_counts_tokens_and_shows_nothing() -> None:
+    mapper = EventMapper("run-1")
+    progress = {
+        "event": "on_custom_event",
+        "name": PROGRESS_EVENT,
+        "metadata": {"langgraph_node": "generate"},
+        "parent_ids": ["parent"],
+        "data": {"tokens": 3},
+    }
+    assert mapper.map(progress) == []  # type: ignore[arg-type]
+    assert mapper.map(progress) == []  # type: ignore[arg-type]
+    assert (mapper.tokens_seen, mapper.phase) == (6, "generating")
 
 
 def test_safety_and_metadata_carry_the_node_outputs() -> None:
     mapper, events = _map("rejected_story")
     safety = next(event for event in events if event.type == "safety")
     assert safety.approved is False
-    assert [(issue.category, issue.term) for issue in safety.issues] == [("weapons", "gun")]
+    # The rules and the classifier each name the sentence, in the body and in the ending's
+    # summary of it.
+    assert [(issue.category, issue.term) for issue in safety.issues] == [
+        ("weapons", "gun"),
+        ("weapons", "semantic classifier"),
+    ] * 2
     assert mapper.final_state is not None
     assert mapper.final_state["safety"]["approved"] is False
 

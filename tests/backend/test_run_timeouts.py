@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import pytest
-from langchain_core.messages import AIMessageChunk
 
 from backend.db.engine import SessionFactory
 from backend.runs.events import WireEvent
@@ -19,7 +18,7 @@ from backend.runs.log import InMemoryEventLog, LoggedEvent
 from tests.support import story_request
 from workflows.context import StoryContext
 from workflows.graph import GRAPH_NAME, StoryGraph
-from workflows.nodes.generate import VISIBLE_TOKEN_EVENT
+from workflows.nodes.generate import PROGRESS_EVENT, VISIBLE_TOKEN_EVENT
 
 FOREVER = 3600.0
 # The limit under test; the model's pauses are far shorter or far longer than it.
@@ -28,13 +27,14 @@ LIMIT = 0.3
 Step = dict[str, Any] | float  # an event, or a pause of the model in seconds
 
 
-def _token(text: str = "word") -> dict[str, Any]:
+def _token() -> dict[str, Any]:
+    # The generate node reports the model's tokens as progress (one token here).
     return {
-        "event": "on_chat_model_stream",
-        "name": "model",
+        "event": "on_custom_event",
+        "name": PROGRESS_EVENT,
         "parent_ids": ["graph", "generate"],
         "metadata": {"langgraph_node": "generate"},
-        "data": {"chunk": AIMessageChunk(content=text)},
+        "data": {"tokens": 1},
     }
 
 

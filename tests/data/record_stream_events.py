@@ -7,6 +7,7 @@ the fields the mapper reads (event, name, parent_ids, metadata.langgraph_node, d
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ SCENARIOS: dict[str, ScriptedChatModel] = {
 def _plain(value: Any) -> Any:
     if isinstance(value, BaseMessageChunk):
         return {"content": value.content}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value))  # a held-back sentence in generate's output
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items() if key != "input"}
     if isinstance(value, list | tuple):

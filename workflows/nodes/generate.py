@@ -10,7 +10,8 @@ sentence stays blocked: `safety_check` rejects the draft and the graph writes a 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, cast
@@ -21,6 +22,7 @@ from langchain_core.messages import BaseMessage, BaseMessageChunk
 from langgraph.runtime import Runtime
 
 from workflows.context import StoryContext
+from workflows.event_stream import off_event_stream
 from workflows.policy import sentence_check
 from workflows.sentence_gate import SentenceGate
 from workflows.state import Repair, StoryState, TokenUsage
@@ -36,12 +38,41 @@ from workflows.usage import add_usage, usage_of
 VISIBLE_TOKEN_EVENT = "storystream.token"
 # A held-back sentence is being written again; the mapper turns it into `node` `repairing`.
 REPAIR_EVENT = "storystream.repair"
+# The model is writing (`tokens` since the last report): the run's first-token and idle clocks.
+# The model's own token events stay off the run's event stream (`workflows.event_stream`).
+PROGRESS_EVENT = "storystream.model_progress"
+# Reported on a call's first token, then at most this often: the idle limit is tens of seconds.
+PROGRESS_SECONDS = 1.0
 
 
 async def _show(pieces: list[str]) -> None:
     # One event per released sentence (not per token): dispatching is the costly part.
     if pieces:
         await adispatch_custom_event(VISIBLE_TOKEN_EVENT, {"pieces": pieces})
+
+
+class _Progress:
+    """Counts a call's tokens and says when to report them: on the first, then once a second,
+    and the rest when the call ends."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._due = float("-inf")  # the first token is reported at once
+        self._tokens = 0
+
+    def count(self) -> int | None:
+        """Counts one token; the tokens to report now, if it is time."""
+        self._tokens += 1
+        now = self._clock()
+        if now < self._due:
+            return None
+        self._due = now + PROGRESS_SECONDS
+        return self.take()
+
+    def take(self) -> int:
+        """The tokens counted since the last report, which are reported now."""
+        tokens, self._tokens = self._tokens, 0
+        return tokens
 
 
 @dataclass
@@ -79,9 +110,10 @@ async def _stream(
     usage: TokenUsage | None = None
     done_reason: str | None = None
     # astream is an async generator: closing it on a break stops the model's stream at once.
+    progress = _Progress()
     model_stream = cast(
         AsyncGenerator[BaseMessageChunk, None],
-        model.astream(messages, stop=list(STOP_SEQUENCES), **options),
+        model.astream(messages, off_event_stream(), stop=list(STOP_SEQUENCES), **options),
     )
     async with aclosing(model_stream) as stream:
         async for chunk in stream:
@@ -90,6 +122,8 @@ async def _stream(
             if getattr(chunk, "usage_metadata", None):
                 usage = add_usage(usage, usage_of(chunk))
             text = _chunk_text(chunk)
+            if text and (tokens := progress.count()) is not None:
+                await adispatch_custom_event(PROGRESS_EVENT, {"tokens": tokens})
             written.append(text)
             pieces = splitter.feed(text)
             if not pieces:
@@ -104,6 +138,9 @@ async def _stream(
             await _show(visible)
             if gate.blocked is not None:
                 break  # stop writing a draft that can no longer be shown
+    if tokens := progress.take():
+        # The rest of the call's tokens: the reports add up to what the model wrote.
+        await adispatch_custom_event(PROGRESS_EVENT, {"tokens": tokens})
     if gate.blocked is None:
         visible = []
         for piece in splitter.finish(drop_unfinished=done_reason == "length"):

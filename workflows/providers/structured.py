@@ -18,6 +18,8 @@ from langchain_core.outputs import ChatGeneration
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
 from pydantic import BaseModel
 
+from workflows.event_stream import off_event_stream
+
 Schema = TypeVar("Schema", bound=BaseModel)
 
 
@@ -72,9 +74,12 @@ async def ask_structured(
     method="json_schema", include_raw=True)` (the schema as `format`, the reply parsed by
     pydantic), made as a single model run: the composed runnable adds eight child runs whose
     events every callback handler (the `astream_events` tracer among them) is sent, and runs
-    its two lambdas on a thread pool, for every chapter's ending."""
-    bound = model.bind(format=_schema_of(schema), **call_options)
-    raw = await bound.ainvoke(list(messages), config)
+    its two lambdas on a thread pool, for every chapter's ending. The call is kept off the run's
+    event stream; the options go to the model directly, since a `bind` would merge the node's
+    callbacks (and the stream's tracer) back in."""
+    raw = await model.ainvoke(
+        list(messages), off_event_stream(config), format=_schema_of(schema), **call_options
+    )
     if not isinstance(raw, AIMessage):  # a chat model answers with an AIMessage
         raise TypeError(f"expected an AIMessage from {type(model).__name__}, got {type(raw)}")
     try:
