@@ -2,6 +2,10 @@
 first token, the sentences the gate held back, and (with tracing on) a span per graph node and
 per model call, children of the run's span.
 
+The first token comes from the generate node's progress report, not from the model's own token
+callbacks: with tracing off the handler ignores model calls altogether, so a model call runs
+with no handler to call per token (`workflows.event_stream` leaves such a handler out).
+
 It is not wired into the graph: LangChain adds it to every callback manager configured while
 `ACTIVE_OBSERVER` holds it (`register_configure_hook`), and the event log sets it when a run is
 created, so exactly the run's own LangChain work sees it.
@@ -25,9 +29,7 @@ from opentelemetry.trace import Span, Status, StatusCode, Tracer
 from backend.observability.context import bind_node, bound
 from backend.observability.run_watch import RUN_ID_ATTRIBUTE, RunWatcher
 from workflows.graph import NODE_NAMES
-from workflows.nodes.generate import REPAIR_EVENT
-
-STORY_NODE = "generate"
+from workflows.nodes.generate import PROGRESS_EVENT, REPAIR_EVENT
 
 
 @dataclass
@@ -59,8 +61,15 @@ class RunObserver(BaseCallbackHandler):
         self._root_of: dict[UUID, UUID] = {}
         self._parent: dict[UUID, UUID] = {}
         self._spans: dict[UUID, Span] = {}
-        # The story model's streaming calls that have not sent a token yet.
-        self._awaiting_token: set[UUID] = set()
+
+    @property
+    def ignore_llm(self) -> bool:
+        # Model calls only make spans here; with no tracer there is nothing to do per token.
+        return self.tracer is None
+
+    @property
+    def ignore_chat_model(self) -> bool:
+        return self.tracer is None
 
     # -- bookkeeping -----------------------------------------------------------------------
 
@@ -107,12 +116,10 @@ class RunObserver(BaseCallbackHandler):
         if root is None:
             self._root_of.pop(run_id, None)
             self._parent.pop(run_id, None)
-            self._awaiting_token.discard(run_id)
             return
         for member in root.members:
             self._root_of.pop(member, None)
             self._parent.pop(member, None)
-            self._awaiting_token.discard(member)
             self._end_span(member)
 
     # -- chains (the graph and its nodes) --------------------------------------------------
@@ -178,22 +185,7 @@ class RunObserver(BaseCallbackHandler):
         if root is None:
             return
         node = (metadata or {}).get("langgraph_node")
-        if node == STORY_NODE and not root.first_token:
-            self._awaiting_token.add(run_id)
         self._start_span(run_id, root, "model call", **({"langgraph.node": node} if node else {}))
-
-    def on_llm_new_token(
-        self, token: str | list[str | dict[str, Any]], *, run_id: UUID, **kwargs: Any
-    ) -> None:
-        # Per token: one set lookup, unless this is the run's first story token.
-        if run_id not in self._awaiting_token or not token:
-            return
-        self._awaiting_token.discard(run_id)
-        root = self._roots.get(self._root_of.get(run_id, run_id))
-        if root is None or root.first_token:
-            return
-        root.first_token = True
-        self.watcher.model_token(root.run_id, self._clock())
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         span = self._spans.get(run_id)
@@ -202,19 +194,30 @@ class RunObserver(BaseCallbackHandler):
             for name, value in usage.items():
                 span.set_attribute(f"gen_ai.usage.{name}", value)
         self._end_span(run_id)
-        self._awaiting_token.discard(run_id)
         self._forget(run_id)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._end_span(run_id, error)
-        self._awaiting_token.discard(run_id)
         self._forget(run_id)
 
-    # -- the sentence gate -----------------------------------------------------------------
+    # -- the generate node's reports -------------------------------------------------------
 
     def on_custom_event(self, name: str, data: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        if name != REPAIR_EVENT or not isinstance(data, dict):
+        # run_id is the node's: a custom event belongs to the run that dispatched it.
+        if name == PROGRESS_EVENT:
+            self._first_story_token(run_id)
+        elif name == REPAIR_EVENT and isinstance(data, dict):
+            self._held_back(run_id, data)
+
+    def _first_story_token(self, run_id: UUID) -> None:
+        # Only the story's node (generate) reports progress.
+        root = self._roots.get(self._root_of.get(run_id, run_id))
+        if root is None or root.first_token:
             return
+        root.first_token = True
+        self.watcher.model_token(root.run_id, self._clock())
+
+    def _held_back(self, run_id: UUID, data: dict[str, Any]) -> None:
         categories = data.get("categories") or [""]
         for category in categories:
             self.metrics.safety_verdicts.labels("repair", str(category)).inc()

@@ -222,13 +222,15 @@ def test_a_graph_node_binds_its_name_and_the_story_model_first_token_is_timed() 
     from backend.observability.metrics import ServiceMetrics
     from backend.observability.run_watch import RunWatcher
     from tests.support import ManualClock
+    from workflows.event_stream import ignores_model_calls
+    from workflows.nodes.generate import PROGRESS_EVENT
 
     clock = ManualClock()
     watcher = RunWatcher(ServiceMetrics(), log_kind="memory", clock=clock)
     observer = RunObserver(watcher, None, clock=clock)
     structlog.contextvars.clear_contextvars()
     watcher.created("r1")
-    root, node, call = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    root, node = uuid.uuid4(), uuid.uuid4()
     try:
         observer.on_chain_start(None, {}, run_id=root, name="storystream")
         observer.on_chain_start(
@@ -240,13 +242,12 @@ def test_a_graph_node_binds_its_name_and_the_story_model_first_token_is_timed() 
             metadata={"langgraph_node": "generate"},
         )
         assert (bound()["run_id"], bound()["node"]) == ("r1", "generate")
-        observer.on_chat_model_start(
-            None, [], run_id=call, parent_run_id=node, metadata={"langgraph_node": "generate"}
-        )
+        # With tracing off the observer has nothing to do in a model call: it is left out.
+        assert ignores_model_calls(observer)
         clock.now += 0.25
-        observer.on_llm_new_token("Once", run_id=call)
+        observer.on_custom_event(PROGRESS_EVENT, {"tokens": 1}, run_id=node)
         clock.now += 0.5
-        observer.on_llm_new_token(" upon", run_id=call)
+        observer.on_custom_event(PROGRESS_EVENT, {"tokens": 9}, run_id=node)
     finally:
         structlog.contextvars.clear_contextvars()
     assert watcher.runs["r1"].first_model_token == 1000.25
