@@ -6,9 +6,11 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import HumanMessage
 
+from workflows.ending import ChapterEnding
 from workflows.providers.scripted import (
     ScriptedChatModel,
     ScriptedModelError,
+    compose_ending,
     compose_story,
     read_scripts,
     tokenize,
@@ -80,3 +82,11 @@ async def test_several_scripts_stream_in_turn_and_each_ending_reads_its_own(tmp_
 
 def test_no_scripts_file_means_no_scripts() -> None:
     assert read_scripts(None) == ()
+
+
+def test_the_scripted_ending_fits_the_schema_when_the_chapter_opens_with_dialogue() -> None:
+    # A chapter that opens with quoted speech: the summary the schema allows has no quotes.
+    chapter = '"Granny, what big eyes you have!" said Red. "All the better to see you with."'
+    answer = json.loads(compose_ending("", f"########\n{chapter}\n########"))
+    ending = ChapterEnding.model_validate(answer)
+    assert ending.summary == "In this chapter: Granny, what big eyes you have! said Red."

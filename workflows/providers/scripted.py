@@ -46,6 +46,8 @@ _SENTENCES = (
 
 # The chapter between these lines is what prompts/ending_user.txt asks the model to end.
 _CHAPTER = re.compile(r"^#{8}\n(.*?)\n#{8}$", re.S | re.M)
+# What the ending's summary may not hold (its schema's pattern): quotes and markup.
+_NOT_IN_SUMMARY = re.compile(r'[{}\[\]<>*#|\\_`~"\n]')
 _SCRIPT_QUESTION = re.compile(r"^\W*question:\W*(.+)$", re.I | re.M)
 _SCRIPT_CHOICE = re.compile(r"^\W*choice \d:\s*(.+)$", re.I | re.M)
 # The ending of a script that does not write one itself.
@@ -114,11 +116,13 @@ def compose_story(prompt: str) -> str:
 
 def compose_ending(script: str, prompt: str) -> str:
     """The JSON a structured-output call gets: the question and choices the script itself ends
-    with (or a default), and the first sentence of the chapter in the prompt as its summary."""
+    with (or a default), and the first sentence of the chapter in the prompt as its summary,
+    written as the schema asks (as a model decoding under it would: no quotes, no markup)."""
     question = _SCRIPT_QUESTION.search(script)
     choices = [match.strip() for match in _SCRIPT_CHOICE.findall(script)]
     chapter = _CHAPTER.search(prompt)
     first = chapter.group(1).strip().split(". ")[0].strip().rstrip(".") if chapter else ""
+    first = " ".join(_NOT_IN_SUMMARY.sub(" ", first).split())
     summary = f"In this chapter: {first or 'the story began'}."
     return json.dumps(
         {
