@@ -104,6 +104,13 @@ HELD_OUT_SETS = {
         ("whole_stories_e/benign.jsonl",),
         "whole_stories_e/poisoned.jsonl",
     ),
+    "f": HeldOutSet(
+        "f",
+        "heldout_f/unsafe.jsonl",
+        "heldout_f/benign.jsonl",
+        ("whole_stories_f/benign.jsonl",),
+        "whole_stories_f/poisoned.jsonl",
+    ),
 }
 
 
