@@ -111,6 +111,13 @@ HELD_OUT_SETS = {
         ("whole_stories_f/benign.jsonl",),
         "whole_stories_f/poisoned.jsonl",
     ),
+    "g": HeldOutSet(
+        "g",
+        "heldout_g/unsafe.jsonl",
+        "heldout_g/benign.jsonl",
+        ("whole_stories_g/benign.jsonl",),
+        "whole_stories_g/poisoned.jsonl",
+    ),
 }
 
 
