@@ -94,7 +94,9 @@ def _choice_pattern(verbs: tuple[str, ...]) -> str:
 
 
 CHOICE_PATTERN = _choice_pattern(choice_verbs())
-SUMMARY_PATTERN = r'^[A-Z][^{}\[\]<>*#|\\_`~"\n]{19,399}$'
+# Characters a summary may not hold (quotes, markup), as a regular-expression class body.
+SUMMARY_FORBIDDEN = r'{}\[\]<>*#|\\_`~"\n'
+SUMMARY_PATTERN = rf"^[A-Z][^{SUMMARY_FORBIDDEN}]{{19,399}}$"
 
 
 def _trimmed(value: object) -> object:

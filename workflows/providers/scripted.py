@@ -20,6 +20,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, PrivateAttr
 
+from workflows.ending import SUMMARY_FORBIDDEN
 from workflows.providers.structured import json_schema_output, require_json_schema_method
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
@@ -47,7 +48,7 @@ _SENTENCES = (
 # The chapter between these lines is what prompts/ending_user.txt asks the model to end.
 _CHAPTER = re.compile(r"^#{8}\n(.*?)\n#{8}$", re.S | re.M)
 # What the ending's summary may not hold (its schema's pattern): quotes and markup.
-_NOT_IN_SUMMARY = re.compile(r'[{}\[\]<>*#|\\_`~"\n]')
+_NOT_IN_SUMMARY = re.compile(f"[{SUMMARY_FORBIDDEN}]")
 _SCRIPT_QUESTION = re.compile(r"^\W*question:\W*(.+)$", re.I | re.M)
 _SCRIPT_CHOICE = re.compile(r"^\W*choice \d:\s*(.+)$", re.I | re.M)
 # The ending of a script that does not write one itself.
