@@ -118,6 +118,20 @@ HELD_OUT_SETS = {
         ("whole_stories_g/benign.jsonl",),
         "whole_stories_g/poisoned.jsonl",
     ),
+    "h": HeldOutSet(
+        "h",
+        "heldout_h/unsafe.jsonl",
+        "heldout_h/benign.jsonl",
+        ("whole_stories_h/benign.jsonl",),
+        "whole_stories_h/poisoned.jsonl",
+    ),
+    "i": HeldOutSet(
+        "i",
+        "heldout_i/unsafe.jsonl",
+        "heldout_i/benign.jsonl",
+        ("whole_stories_i/benign.jsonl",),
+        "whole_stories_i/poisoned.jsonl",
+    ),
 }
 
 
