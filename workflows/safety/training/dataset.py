@@ -2,10 +2,13 @@
 
 Training data: `workflows/safety/training/data/*.jsonl` (unsafe rows `{text, category, style}`,
 benign rows `{text, note}`, and benign whole stories `{text, genre, note}` in `stories_*.jsonl`)
-and the sets the word lists were tuned on (`tests/data/safety/unsafe_sentences.jsonl`,
-`benign_sentences.jsonl`). A whole story is cut into the units the streaming gate judges: its
-sentences, a sentence of fewer than `MIN_SENTENCE_WORDS` words joined to the next. The held-out
-sets in `tests/data/safety/heldout/` and `whole_stories/` are never read here.
+the sets the word lists were tuned on (`tests/data/safety/unsafe_sentences.jsonl`,
+`benign_sentences.jsonl`), and the retired held-out sets (`RETIRED_SETS`): sets that chose a
+model are no longer a clean measure, so their sentences and stories become training data. A
+whole story is cut into the units the streaming gate judges: its sentences, a sentence of fewer
+than `MIN_SENTENCE_WORDS` words joined to the next. A poisoned story gives its unsafe sentence
+(labelled with its category) and the rest of its units (safe). The held-out sets still in use
+(`f`, `h`, `i`) are never read here.
 """
 
 from __future__ import annotations
@@ -24,6 +27,16 @@ ROOT = Path(__file__).resolve().parents[3]
 DATA = Path(__file__).with_name("data")
 RULE_SETS = ROOT / "tests" / "data" / "safety"
 SEED = 20261201
+# Held-out sets that chose a model (and so stopped measuring one): folder of sentences, folder
+# of whole stories. Set f, h and i are not here: they still measure.
+RETIRED_SETS = {
+    "a": ("heldout", "whole_stories"),
+    "b": ("heldout_b", "whole_stories_b"),
+    "c": ("heldout_c", "whole_stories_c"),
+    "d": ("heldout_d", "whole_stories_d"),
+    "e": ("heldout_e", "whole_stories_e"),
+    "g": ("heldout_g", "whole_stories_g"),
+}
 LABELS = (
     SAFE,
     "violence",
@@ -48,18 +61,33 @@ class Example:
     story: str = ""  # "<file>:<line>" for a unit of a whole story, which is split as one
 
 
+def retired_files() -> list[Path]:
+    return [
+        path
+        for folders in RETIRED_SETS.values()
+        for folder in folders
+        for path in sorted((RULE_SETS / folder).glob("*.jsonl"))
+    ]
+
+
 def training_files() -> list[Path]:
     return [
         *sorted(DATA.glob("*.jsonl")),
         RULE_SETS / "unsafe_sentences.jsonl",
         RULE_SETS / "benign_sentences.jsonl",
+        *retired_files(),
     ]
+
+
+def file_name(path: Path) -> str:
+    """A training file's name: retired sets reuse names (`benign.jsonl`), so keep the folder."""
+    return path.name if path.parent in (DATA, RULE_SETS) else f"{path.parent.name}/{path.name}"
 
 
 def training_digest(files: Sequence[Path]) -> str:
     digest = hashlib.sha256()
     for path in files:
-        digest.update(path.name.encode())
+        digest.update(file_name(path).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -85,11 +113,26 @@ def load_examples(files: Sequence[Path]) -> list[Example]:
             if not line.strip():
                 continue
             row = json.loads(line)
+            name = file_name(path)
+            if path.parent not in (DATA, RULE_SETS) and path.name.startswith("benign"):
+                # A retired set's benign rows name their tricky kind as `category`.
+                note = row.pop("category", "ordinary")
+                row["note"] = note
             label = row.get("category", SAFE)
             if label not in LABELS:
-                raise ValueError(f"{path.name}:{number}: unknown category {label!r}")
+                raise ValueError(f"{name}:{number}: unknown category {label!r}")
+            if "unsafe_sentence" in row:
+                unsafe = row["unsafe_sentence"].strip()
+                examples.setdefault(unsafe, Example(unsafe, label, label))
+                # The unsafe "sentence" may be several gate units: drop every unit it touches.
+                pieces = [unsafe[start:end] for start, end in sentence_spans(unsafe)]
+                for unit in gate_units(row["text"]):
+                    if not any(piece in unit for piece in pieces):
+                        example = Example(unit, SAFE, "story poisoned", f"{name}:{number}")
+                        examples.setdefault(unit, example)
+                continue
             if "genre" in row:
-                story = f"{path.name}:{number}"
+                story = f"{name}:{number}"
                 for unit in gate_units(row["text"]):
                     examples.setdefault(unit, Example(unit, SAFE, f"story {row['genre']}", story))
                 continue
