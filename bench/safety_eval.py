@@ -6,12 +6,12 @@ streamed token by token through a `SentenceGate`, which resumes after each block
 would. Prints rates per category and the CPU per sentence, and writes
 `bench/results/safety.json`. Run with `make bench` or `python -m bench.safety_eval`.
 
-Two held-out sets, each of sentences and whole stories, written by writers who never saw the
-training data, before any result of the model they measure was seen, and never used in training
-or tuning: set `a` (`tests/data/safety/heldout/`, `whole_stories/`) and set `b`
-(`heldout_b/`, `whole_stories_b/`, written later in other voices, before the model trained on
-2026-12-01 was measured). `tests/e2e/test_safety_evaluation_api.py` measures them over the
-real API.
+Held-out sets of sentences and whole stories (`HELD_OUT_SETS`), each written blind by writers
+who never saw the training data, before any result of the model they measure was seen
+(`tests/data/safety/README.md`). Sets that chose a model (`RETIRED_SETS`: a-e, g) are training
+data since round 9 and are measured only when asked for by name; by default the sets still in
+use are measured: f and i (clean) and h (chose round 9). `tests/e2e/test_safety_evaluation_api.py`
+measures the same over the real API.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from workflows.providers.scripted import tokenize
 from workflows.safety import load_rule_check
 from workflows.safety.classifier import SemanticCheck, load_semantic_check
 from workflows.safety.sentences import sentence_spans
+from workflows.safety.training.dataset import RETIRED_SETS
 from workflows.sentence_gate import SentenceCheck, SentenceGate
 from workflows.state import StoryRequest
 from workflows.themes import load_theme_catalogue
@@ -339,11 +340,15 @@ async def run(sets: Sequence[str], show_misses: bool) -> dict[str, Any]:
         for name in sets
     }
     benign_texts = [
-        story["text"] for name in HELD_OUT_SETS["a"].benign_stories for story in load_rows(name)
+        # Set f's stories: never training data (set a's, used until round 8, became training
+        # data in round 9, and the screen clears more of what it was trained on).
+        story["text"]
+        for name in HELD_OUT_SETS["f"].benign_stories
+        for story in load_rows(name)
     ]
     cost = await gate_cost(benign_texts, classifier)
     print(
-        f"--- gate cost over {cost.sentences} sentences of set a's benign stories: "
+        f"--- gate cost over {cost.sentences} sentences of set f's benign stories: "
         f"{100 * cost.screened_share:.0f}% cleared by the screen; CPU per sentence mean "
         f"{cost.mean_cpu_ms:.2f} ms, p99 {cost.p99_cpu_ms:.2f} ms; wall mean "
         f"{cost.mean_wall_ms:.2f} ms, p99 {cost.p99_wall_ms:.2f} ms"
@@ -360,11 +365,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         dest="sets",
         action="append",
         choices=sorted(HELD_OUT_SETS),
-        help="held-out set to measure (repeatable; default: all)",
+        help="held-out set to measure (repeatable; default: the sets not retired into training)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    results = asyncio.run(run(args.sets or sorted(HELD_OUT_SETS), args.show_misses))
+    in_use = sorted(set(HELD_OUT_SETS) - set(RETIRED_SETS))
+    results = asyncio.run(run(args.sets or in_use, args.show_misses))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n", "utf-8")
     print(f"results written to {args.output}")

@@ -38,7 +38,7 @@ MEAN_SCALE = 10.0
 
 @dataclass(frozen=True)
 class FineTuneConfig:
-    layers: int = 6  # the layers trained (all six since round 9, chosen on set h); embeddings stay frozen
+    layers: int = 6  # layers trained: all six since round 9 (chosen on set h); embeddings frozen
     rank: int = 64  # of the exported change of each weight matrix
     learning_rate: float = 5e-5
     head_learning_rate: float = 1e-3
