@@ -116,8 +116,7 @@ def load_examples(files: Sequence[Path]) -> list[Example]:
             name = file_name(path)
             if path.parent not in (DATA, RULE_SETS) and path.name.startswith("benign"):
                 # A retired set's benign rows name their tricky kind as `category`.
-                note = row.pop("category", "ordinary")
-                row["note"] = note
+                row["note"] = row.pop("category", "ordinary")
             label = row.get("category", SAFE)
             if label not in LABELS:
                 raise ValueError(f"{name}:{number}: unknown category {label!r}")
