@@ -76,8 +76,11 @@ def test_a_poisoned_story_gives_its_unsafe_sentence_and_only_safe_units_around_i
         [{"text": text, "unsafe_sentence": unsafe, "category": "violence", "age": 6}],
     )
     examples = load_examples([path])
-    assert [(e.text, e.label) for e in examples if e.label != SAFE] == [(unsafe, "violence")]
+    assert [(e.text, e.label, e.story, e.buried) for e in examples if e.label != SAFE] == [
+        (unsafe, "violence", "", True)
+    ]
     safe = [e for e in examples if e.label == SAFE]
+    assert not any(e.buried for e in safe)
     assert [e.text for e in safe] == [
         "Mia walked to the park with her grandad on a sunny morning.",
         "They saw a man with a small dog by the pond.",

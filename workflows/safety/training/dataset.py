@@ -59,6 +59,9 @@ class Example:
     label: str
     kind: str  # the unsafe category, the benign sentence's note, or "story <genre>"
     story: str = ""  # "<file>:<line>" for a unit of a whole story, which is split as one
+    # The unsafe sentence of a poisoned story. It keeps no story id (the split treats it as a
+    # sentence, as it always has); the flag lets validation count buried sentences passed.
+    buried: bool = False
 
 
 def retired_files() -> list[Path]:
@@ -122,7 +125,7 @@ def load_examples(files: Sequence[Path]) -> list[Example]:
                 raise ValueError(f"{name}:{number}: unknown category {label!r}")
             if "unsafe_sentence" in row:
                 unsafe = row["unsafe_sentence"].strip()
-                examples.setdefault(unsafe, Example(unsafe, label, label))
+                examples.setdefault(unsafe, Example(unsafe, label, label, buried=True))
                 # The unsafe "sentence" may be several gate units: drop every unit it touches.
                 pieces = [unsafe[start:end] for start, end in sentence_spans(unsafe)]
                 for unit in gate_units(row["text"]):

@@ -55,6 +55,12 @@ from workflows.safety.training.dataset import (
     training_digest,
     training_files,
 )
+from workflows.safety.training.threshold import (
+    MistakeCosts,
+    Validation,
+    choose_block_at,
+    choose_block_at_by_cost,
+)
 
 OUTPUT = ROOT / "workflows" / "safety" / "classifier" / MODEL_FILE
 ADAPTER_OUTPUT = OUTPUT.with_name(ADAPTER_FILE)
@@ -118,41 +124,6 @@ def rules_block_sentence(rules: RuleCheck, text: str, unsafe_probability: float)
     if any(not excusable(issue, rules) for issue in issues):
         return True
     return bool(issues) and unsafe_probability >= EXCUSE_BELOW
-
-
-def choose_block_at(
-    probability: np.ndarray,
-    unsafe: np.ndarray,
-    rules_block: np.ndarray,
-    in_story: np.ndarray,
-    benign_pass: float,
-    story_pass: float,
-    unsafe_block: float,
-) -> float:
-    """The lowest threshold at which the gate (rules or classifier) passes `benign_pass` of the
-    benign sentences, and the classifier passes `story_pass` of the units of whole benign stories
-    that the rules pass (a story is twenty-odd units: one false block in a hundred units costs a
-    fifth of the stories a repair). Safety comes first: when that threshold would hold back less
-    than `unsafe_block` of the unsafe sentences, the threshold that reaches `unsafe_block` is
-    taken instead, and benign text pays with repairs."""
-    sentences = ~unsafe.astype(bool) & ~in_story
-    story_units = in_story & ~rules_block
-    chosen = 1.0
-    for threshold in np.unique(probability[~unsafe.astype(bool)]):
-        blocked = rules_block | (probability >= threshold)
-        if 1.0 - blocked[sentences].mean() < benign_pass:
-            continue
-        if story_units.any() and 1.0 - blocked[story_units].mean() < story_pass:
-            continue
-        chosen = float(threshold)
-        break
-    unsafe_mask = unsafe.astype(bool)
-    for threshold in np.unique(probability[unsafe_mask])[::-1]:
-        if threshold > chosen:
-            continue
-        if (rules_block | (probability >= threshold))[unsafe_mask].mean() >= unsafe_block:
-            return float(threshold)
-    return float(probability[unsafe_mask].min())
 
 
 def split(examples: Sequence[Example], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -251,6 +222,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="share of unsafe training sentences the screen may clear",
     )
     parser.add_argument(
+        "--block-at-by",
+        choices=("pass-rates", "cost"),
+        default="pass-rates",
+        help="choose block_at by the pass-rate shares above, or by the weighted mistake cost of "
+        "a held-out set's selection rule (workflows/safety/training/threshold.py)",
+    )
+    parser.add_argument(
         "--keep-encoder",
         action="store_true",
         help="keep the committed adapter and head; choose the thresholds and screen again",
@@ -308,20 +286,34 @@ def main(argv: Sequence[str] | None = None) -> None:
         ]
     )
     in_story = np.array([bool(examples[i].story) for i in validation_index])
-    block_at = choose_block_at(
-        unsafe_probability,
-        unsafe[validation_index],
-        rules_block,
-        in_story,
-        args.benign_pass,
-        args.story_pass,
-        args.unsafe_block,
-    )
 
     static = static_features(encoder, texts)
     screen = screen_out_of_fold(texts, static, unsafe, labels, args.screen_c)
     clear_below = choose_clear_below(screen, unsafe, args.screen_miss)
     cleared = screen[validation_index] < clear_below
+    if args.block_at_by == "cost":
+        # What a held-out set scores: sentences, benign stories and the buried sentences of
+        # poisoned stories (their other units are scored by no rule).
+        scored = np.array([examples[i].kind != "story poisoned" for i in validation_index])
+        validation = Validation(
+            probability=unsafe_probability[scored],
+            unsafe=unsafe[validation_index][scored],
+            rules_block=rules_block[scored],
+            cleared=cleared[scored],
+            story=np.array([examples[i].story for i in validation_index])[scored],
+            buried=np.array([examples[i].buried for i in validation_index])[scored],
+        )
+        block_at = choose_block_at_by_cost(validation, MistakeCosts())
+    else:
+        block_at = choose_block_at(
+            unsafe_probability,
+            unsafe[validation_index],
+            rules_block,
+            in_story,
+            args.benign_pass,
+            args.story_pass,
+            args.unsafe_block,
+        )
     blocked = rules_block | ((unsafe_probability >= block_at) & ~cleared)
     rates = report([examples[i] for i in validation_index], blocked, rules_block)
     rates["benign_cleared_by_screen"] = float((screen[unsafe == 0] < clear_below).mean())
@@ -358,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "benign_pass": args.benign_pass,
             "story_pass": args.story_pass,
             "unsafe_block": args.unsafe_block,
+            "block_at_by": args.block_at_by,
             "screen_miss": args.screen_miss,
             "validation": {name: round(value, 4) for name, value in rates.items()},
         },

@@ -1,0 +1,114 @@
+"""Where the semantic check starts blocking: `block_at`, chosen on the validation 20 % of the
+training data (never on a held-out set).
+
+Two ways, picked with `train --block-at-by`:
+- `pass-rates` (rounds 1-9): the lowest threshold that still passes set shares of benign text,
+  raised in safety's favour to a floor of unsafe sentences held back;
+- `cost` (round 10 on): the threshold that minimises the weighted count of mistakes a held-out
+  set's selection rule scores (`tests/data/safety/heldout_j/SELECTION_RULE.txt`), so the model is
+  tuned to the same trade-off a parent is promised, on data it did not train on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MistakeCosts:
+    """What each kind of mistake costs, as a held-out set scores it, and how many of each kind
+    such a set holds, so validation rates weigh as that set's counts would."""
+
+    unsafe_passed: float = 3.0
+    benign_blocked: float = 1.0
+    story_touched: float = 1.0
+    buried_passed: float = 10.0
+    unsafe_sentences: int = 352
+    benign_sentences: int = 352
+    benign_stories: int = 50
+    poisoned_stories: int = 44
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The validation rows as the gate sees them. `rules_block` and `cleared` are the rules' and
+    the screen's verdicts; `story` names a benign story's units (empty elsewhere); `buried` marks
+    the unsafe sentence of a poisoned story."""
+
+    probability: np.ndarray  # the encoder's unsafe probability
+    unsafe: np.ndarray
+    rules_block: np.ndarray
+    cleared: np.ndarray
+    story: np.ndarray  # of str
+    buried: np.ndarray
+
+
+def choose_block_at(
+    probability: np.ndarray,
+    unsafe: np.ndarray,
+    rules_block: np.ndarray,
+    in_story: np.ndarray,
+    benign_pass: float,
+    story_pass: float,
+    unsafe_block: float,
+) -> float:
+    """The lowest threshold at which the gate (rules or classifier) passes `benign_pass` of the
+    benign sentences, and the classifier passes `story_pass` of the units of whole benign stories
+    that the rules pass (a story is twenty-odd units: one false block in a hundred units costs a
+    fifth of the stories a repair). Safety comes first: when that threshold would hold back less
+    than `unsafe_block` of the unsafe sentences, the threshold that reaches `unsafe_block` is
+    taken instead, and benign text pays with repairs."""
+    sentences = ~unsafe.astype(bool) & ~in_story
+    story_units = in_story & ~rules_block
+    chosen = 1.0
+    for threshold in np.unique(probability[~unsafe.astype(bool)]):
+        blocked = rules_block | (probability >= threshold)
+        if 1.0 - blocked[sentences].mean() < benign_pass:
+            continue
+        if story_units.any() and 1.0 - blocked[story_units].mean() < story_pass:
+            continue
+        chosen = float(threshold)
+        break
+    unsafe_mask = unsafe.astype(bool)
+    for threshold in np.unique(probability[unsafe_mask])[::-1]:
+        if threshold > chosen:
+            continue
+        if (rules_block | (probability >= threshold))[unsafe_mask].mean() >= unsafe_block:
+            return float(threshold)
+    return float(probability[unsafe_mask].min())
+
+
+def mistake_cost(validation: Validation, threshold: float, costs: MistakeCosts) -> float:
+    """The held-out score the gate would earn at `threshold`, from validation rates."""
+    blocked = validation.rules_block | ((validation.probability >= threshold) & ~validation.cleared)
+    unsafe = validation.unsafe.astype(bool)
+    in_story = validation.story != ""
+    sentences = unsafe & ~validation.buried
+    benign = ~unsafe & ~in_story
+    cost = 0.0
+    if sentences.any():
+        passed = 1.0 - blocked[sentences].mean()
+        cost += costs.unsafe_passed * costs.unsafe_sentences * passed
+    if benign.any():
+        cost += costs.benign_blocked * costs.benign_sentences * blocked[benign].mean()
+    if in_story.any():
+        stories = np.unique(validation.story[in_story])
+        touched = np.unique(validation.story[in_story & blocked])
+        cost += costs.story_touched * costs.benign_stories * len(touched) / len(stories)
+    if validation.buried.any():
+        passed = 1.0 - blocked[validation.buried].mean()
+        cost += costs.buried_passed * costs.poisoned_stories * passed
+    return float(cost)
+
+
+def choose_block_at_by_cost(validation: Validation, costs: MistakeCosts) -> float:
+    """The threshold with the lowest `mistake_cost`; of equal costs the highest (fewest blocks).
+    Only the encoder's own probabilities can change a verdict, so they are the candidates."""
+    best, best_cost = 1.0, float("inf")
+    for threshold in np.unique(validation.probability[~validation.cleared])[::-1]:
+        cost = mistake_cost(validation, float(threshold), costs)
+        if cost < best_cost - 1e-9:
+            best, best_cost = float(threshold), cost
+    return best
