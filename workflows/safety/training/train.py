@@ -7,16 +7,19 @@ project's environment; about 40 minutes on 2 cores with all six layers trained).
 fixed seed, sentences in file order, and the sha256 of the training files recorded in the model,
 which a test compares with the files.
 
-Training data: see `dataset.py`; the held-out sets still in use (f, h and i) are never read here.
+Training data: see `dataset.py`; the held-out sets still in use (f, h, i and j) are never read here.
 
 The adapters and head are fine-tuned on a seeded 80 % of the training sentences and of the
 training stories (a story's units all on one side); the other 20 % (validation, still training
-data) sets `block_at`, measured through the int8 graph the service runs: the lowest unsafe
-probability at which the whole gate (rules or classifier) still passes `--benign-pass` of the
-benign validation sentences, most of which are written to be tricky, and the classifier passes
-`--story-pass` of the units of the validation stories. The screen's `clear_below` comes from
-5-fold out-of-fold scores: only `--screen-miss` of the unsafe training sentences fall under it,
-so the screen hands almost every unsafe sentence to the encoder.
+data) sets `block_at`, measured through the int8 graph the service runs (`threshold.py`): by
+default (`--block-at-by cost`, round 10 on) the threshold at which the whole gate (rules, screen,
+encoder) makes the mistakes a held-out set's selection rule weighs least (3 per unsafe sentence
+passed, 1 per benign sentence blocked, 1 per benign story touched, 10 per buried unsafe sentence
+of a poisoned story passed); `--block-at-by pass-rates` is rounds 1-9's way: the lowest unsafe
+probability at which the gate still passes `--benign-pass` of the benign validation sentences
+and the classifier `--story-pass` of the units of the validation stories. The screen's
+`clear_below` comes from 5-fold out-of-fold scores: only `--screen-miss` of the unsafe training
+sentences fall under it, so the screen hands almost every unsafe sentence to the encoder.
 """
 
 from __future__ import annotations
@@ -224,9 +227,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--block-at-by",
         choices=("pass-rates", "cost"),
-        default="pass-rates",
-        help="choose block_at by the pass-rate shares above, or by the weighted mistake cost of "
-        "a held-out set's selection rule (workflows/safety/training/threshold.py)",
+        default="cost",
+        help="choose block_at by the weighted mistake cost of a held-out set's selection rule "
+        "(round 10 on), or by the pass-rate shares above (rounds 1-9)",
     )
     parser.add_argument(
         "--keep-encoder",
