@@ -10,8 +10,8 @@ Held-out sets of sentences and whole stories (`HELD_OUT_SETS`), each written bli
 who never saw the training data, before any result of the model they measure was seen
 (`tests/data/safety/README.md`). Sets that chose a model (`RETIRED_SETS`: a-e, g) are training
 data since round 9 and are measured only when asked for by name; by default the sets still in
-use are measured: f and i (clean), h (chose round 9), j (chose round 10) and k (round 11's
-selection set).
+use are measured: f and i (clean until round 11 kept round 10 with them), h (chose round 9), j
+(chose round 10) and k (round 11's selection set).
 `tests/e2e/test_safety_evaluation_api.py` measures the same over the real API.
 """
 

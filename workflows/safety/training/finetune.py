@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -46,6 +46,9 @@ class FineTuneConfig:
     batch_size: int = 32
     weight_decay: float = 0.01
     label_smoothing: float = 0.1
+    # "class-weighted": PyTorch's CrossEntropyLoss(weight=..., label_smoothing=...), rounds 1-10
+    # and the shipped model; "even": `weighted_smoothed_loss`, round 11's candidate B, not kept.
+    smoothing: Literal["class-weighted", "even"] = "class-weighted"
     seed: int = 0
 
 
@@ -57,14 +60,15 @@ class FineTuned:
 
 
 def weighted_smoothed_loss(logits: Any, targets: Any, class_weights: Any, smoothing: float) -> Any:
-    """Cross-entropy against label-smoothed targets, each sentence weighted by its own class.
+    """Cross-entropy against evenly label-smoothed targets, each sentence weighted by its class.
 
-    Not `nn.CrossEntropyLoss(weight=..., label_smoothing=...)`: PyTorch weights the smoothing
-    term of every class by that class's weight, so with the rare unsafe classes weighted some 50
-    times the safe one, every safe sentence was pulled towards the unsafe classes. Rounds 1-10
-    trained that way: no benign sentence scored below about 0.8 unsafe, and the head learnt
-    from a squeezed gap between 0.8 and 1. Label smoothing keeps the head from near-certain
-    answers on what it has barely seen; the class weight says how much a sentence counts."""
+    PyTorch's `CrossEntropyLoss(weight=..., label_smoothing=...)` weights the smoothing term of
+    every class by that class's weight, so with the rare unsafe classes weighted some 50 times
+    the safe one, every safe sentence is pulled towards the unsafe classes: round 10's encoder
+    scores no benign sentence below about 0.8 unsafe. This loss smooths evenly and spreads the
+    scores (benign sentences from about 0.1), but measured in round 11 it ranked worse (area
+    under the ROC curve, set j's unsafe sentences against its benign story units: 0.990 against
+    0.996; README, round 11), so the squeezed loss stays the default and this is an option."""
     count = logits.shape[-1]
     log_probabilities = torch.log_softmax(logits, dim=-1)
     target = torch.full_like(log_probabilities, smoothing / count)
@@ -104,9 +108,13 @@ def fine_tune(
     class_weights = torch.tensor(
         len(labels) / (label_count * np.maximum(counts, 1)), dtype=torch.float32
     )
+    # Label smoothing keeps the head from near-certain answers on what it has barely seen.
+    torch_loss = nn.CrossEntropyLoss(weight=class_weights, label_smoothing=config.label_smoothing)
 
     def loss_function(logits: Any, targets: Any) -> Any:
-        return weighted_smoothed_loss(logits, targets, class_weights, config.label_smoothing)
+        if config.smoothing == "even":
+            return weighted_smoothed_loss(logits, targets, class_weights, config.label_smoothing)
+        return torch_loss(logits, targets)
 
     # The frozen embeddings and lower layers give the same output every epoch: run them once.
     encodings = tokenizer.encode_batch(list(texts))

@@ -233,6 +233,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "(round 10 on), or by the pass-rate shares above (rounds 1-9)",
     )
     parser.add_argument(
+        "--smoothing",
+        choices=("class-weighted", "even"),
+        default=defaults.smoothing,
+        help="label smoothing weighted per class as PyTorch does (the shipped model), or even "
+        "(round 11's candidate B, not kept)",
+    )
+    parser.add_argument(
         "--keep-encoder",
         action="store_true",
         help="keep the committed adapter and head; choose the thresholds and screen again",
@@ -243,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         rank=args.rank,
         learning_rate=args.learning_rate,
         epochs=args.epochs,
+        smoothing=args.smoothing,
         seed=SEED,
     )
 
@@ -349,6 +357,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "epochs": config.epochs,
                 "batch_size": config.batch_size,
                 "label_smoothing": config.label_smoothing,
+                "smoothing": config.smoothing,
             },
             "screen_c": args.screen_c,
             "benign_pass": args.benign_pass,
