@@ -23,7 +23,6 @@ MILD_PERIL_CATEGORIES = frozenset({"scary"})
 SEMANTIC_TERM = "semantic classifier"
 # Below this unsafe probability the classifier's reading excuses a plainly spelled listed word.
 # Chosen on the training data's validation split (workflows/safety/training/train.py).
-EXCUSE_BELOW = 0.02
 _NEVER_EXCUSED = frozenset({"personal_data", "blocked_topic"})
 
 
@@ -57,8 +56,8 @@ def combine(
     """One sentence's rule findings (after the policy) with the classifier's verdict on it."""
     if verdict.blocked:
         return [*issues, semantic_issue(verdict, span)]
-    if verdict.stage != "encoder" or verdict.unsafe >= EXCUSE_BELOW:
-        return issues  # only the encoder's own reading excuses a listed word
+    if not verdict.excuses:
+        return issues  # only the encoder's own reading, under the model's excuse_below, excuses
     return [
         SafetyIssue(**{**issue, "severity": "low"}) if excusable(issue, rules) else issue
         for issue in issues

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+import json
+from importlib import resources
 from typing import cast
 
 import pytest
 
-from workflows.policy import SEMANTIC_TERM, apply_policy, report, sentence_check
+from workflows.policy import SEMANTIC_TERM, apply_policy, combine, report, sentence_check
 from workflows.safety import load_rule_check
-from workflows.safety.classifier import load_semantic_check
+from workflows.safety.classifier import SemanticVerdict, load_semantic_check
+from workflows.safety.classifier.model import (
+    FIXED_EXCUSE_BELOW,
+    MODEL_FILE,
+    SAFE,
+    parse_safety_model,
+)
+from workflows.safety.classifier.semantic import Stage
 from workflows.state import SafetyIssue, StoryRequest
 
 SPOOKY = SafetyIssue(category="scary", severity="medium", term="zombie", span=(2, 8))
@@ -65,3 +74,37 @@ async def test_the_rules_alone_when_no_classifier_is_given() -> None:
     assert (
         await check("Then the man told Lily to take off all her clothes and keep it secret.") == []
     )
+
+
+def _verdict(unsafe: float, *, excuses: bool, stage: Stage = "encoder") -> SemanticVerdict:
+    return SemanticVerdict(
+        unsafe=unsafe, category=SAFE, stage=stage, blocked=False, excuses=excuses
+    )
+
+
+def test_the_encoders_reading_excuses_a_listed_word_only_when_it_says_so() -> None:
+    rules = load_rule_check()
+    [name] = rules.find_issues("Grandad Dick steered the narrowboat.")
+    assert name["severity"] == "high"
+    [excused] = combine(rules, [name], _verdict(0.3, excuses=True), (0, 10))
+    assert excused["severity"] == "low"
+    assert combine(rules, [name], _verdict(0.3, excuses=False), (0, 10)) == [name]
+
+
+def test_personal_data_is_never_excused() -> None:
+    rules = load_rule_check()
+    asked = SafetyIssue(category="personal_data", severity="high", term="address", span=(0, 7))
+    assert combine(rules, [asked], _verdict(0.0, excuses=True), (0, 7)) == [asked]
+
+
+def test_the_model_file_names_where_its_encoder_excuses_and_old_files_keep_the_fixed_value() -> (
+    None
+):
+    document = json.loads(
+        resources.files("workflows.safety.classifier").joinpath(MODEL_FILE).read_text("utf-8")
+    )
+    model = parse_safety_model(document)
+    assert model.excuse_below == document.get("excuse_below", FIXED_EXCUSE_BELOW)
+    older = {key: value for key, value in document.items() if key != "excuse_below"}
+    assert parse_safety_model(older).excuse_below == FIXED_EXCUSE_BELOW
+    assert parse_safety_model({**document, "excuse_below": 0.83}).excuse_below == 0.83

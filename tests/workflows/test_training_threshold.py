@@ -11,6 +11,8 @@ from workflows.safety.training.threshold import (
     MistakeCosts,
     Validation,
     choose_block_at_by_cost,
+    choose_excuse_below_by_cost,
+    choose_thresholds_by_cost,
     mistake_cost,
 )
 
@@ -84,3 +86,41 @@ def test_of_equal_costs_the_highest_threshold_is_kept() -> None:
     rows = validation([(0.99, True, "", False), (0.80, False, "", False), (0.70, False, "", False)])
     # 0.99 and anything in (0.80, 0.99] cost the same (nothing missed, nothing blocked).
     assert choose_block_at_by_cost(rows, ONE_EACH) == 0.99
+
+
+def test_an_excuse_threshold_frees_listed_words_the_encoder_reads_as_safe() -> None:
+    # Two benign sentences with a listed word (0.81, 0.83), one unsafe one (0.97), all blocked
+    # by the rules unless excused; block_at 0.95 blocks the unsafe one anyway.
+    rows = validation([(0.81, False, "", False), (0.83, False, "", False), (0.97, True, "", False)])
+    listed = replace(rows, excusable=np.array([True, True, True]))
+    assert mistake_cost(listed, 0.95, ONE_EACH, 0.0) == 1.0  # both benign blocked
+    excuse = choose_excuse_below_by_cost(listed, ONE_EACH, 0.95)
+    assert 0.83 < excuse < 0.831
+    assert mistake_cost(listed, 0.95, ONE_EACH, excuse) == 0.0
+
+
+def test_an_excuse_that_would_free_an_unsafe_sentence_is_not_taken_when_it_costs_more() -> None:
+    # Excusing the benign 0.90 would also excuse the unsafe 0.85: 3 for the unsafe sentence
+    # passed against 1 for the benign one blocked, so nothing is excused.
+    rows = validation([(0.90, False, "", False), (0.85, True, "", False)])
+    listed = replace(rows, excusable=np.array([True, True]))
+    assert choose_excuse_below_by_cost(listed, ONE_EACH, 0.99) == 0.0
+
+
+def test_block_at_and_the_excuse_are_chosen_together_and_never_cost_more_than_block_at_alone() -> (
+    None
+):
+    rows = validation(
+        [
+            (0.81, False, "", False),  # listed word, benign
+            (0.97, True, "", False),  # listed word, unsafe
+            (0.93, True, "", False),  # unsafe, no listed word
+            (0.20, False, "s1", False),
+        ]
+    )
+    listed = replace(rows, excusable=np.array([True, True, False, False]))
+    block_at, excuse = choose_thresholds_by_cost(listed, ONE_EACH)
+    alone = choose_block_at_by_cost(listed, ONE_EACH)
+    assert mistake_cost(listed, block_at, ONE_EACH, excuse) <= mistake_cost(listed, alone, ONE_EACH)
+    assert mistake_cost(listed, block_at, ONE_EACH, excuse) == 0.0
+    assert validation([(0.5, False, "", False)]).excusable is None

@@ -24,6 +24,8 @@ from workflows.safety.classifier.encoder import Adapter, Matrix
 from workflows.safety.classifier.features import screen_terms
 
 SAFE = "safe"
+# The excuse threshold of model files that name none (rounds 1-10).
+FIXED_EXCUSE_BELOW = 0.02
 MODEL_FILE = "safety_model.json"
 ADAPTER_FILE = "safety_adapter.safetensors"
 FORMAT_VERSION = 1
@@ -71,6 +73,11 @@ class SafetyModel:
     head: Head
     block_at: float
     trained_on: Mapping[str, Any]
+    # Below this unsafe probability the encoder's reading excuses a listed word the rules found
+    # ("Grandad Dick", "killing time"). Chosen per model on validation since round 11: the
+    # encoder's scale moves between models, and rounds 1-10's fixed 0.02 sat under every
+    # score round 10 gives, so nothing was ever excused.
+    excuse_below: float = FIXED_EXCUSE_BELOW
     # The encoder's fine-tuned changes (a file beside this one), merged at load.
     adapter: Adapter | None = None
 
@@ -105,6 +112,7 @@ def parse_safety_model(document: Mapping[str, Any], adapter: Adapter | None = No
         screen=screen,
         head=head,
         block_at=float(document["block_at"]),
+        excuse_below=float(document.get("excuse_below", FIXED_EXCUSE_BELOW)),
         trained_on=dict(document["trained_on"]),
         adapter=adapter,
     )

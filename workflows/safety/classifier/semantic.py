@@ -33,6 +33,9 @@ class SemanticVerdict:
     category: str  # the most likely unsafe category
     stage: Stage
     blocked: bool
+    # The encoder read the sentence as safe enough to excuse a listed word in it (never the
+    # screen's verdict: it does not read the sentence whole).
+    excuses: bool = False
 
 
 class SemanticCheck:
@@ -107,6 +110,7 @@ class SemanticCheck:
                     category=self.model.labels[int(np.argmax(masked))],
                     stage="encoder",
                     blocked=unsafe >= self.model.block_at,
+                    excuses=unsafe < self.model.excuse_below,
                 )
             )
         return verdicts

@@ -33,9 +33,11 @@ class MistakeCosts:
 
 @dataclass(frozen=True)
 class Validation:
-    """The validation rows as the gate sees them. `rules_block` and `cleared` are the rules' and
-    the screen's verdicts; `story` names a benign story's units (empty elsewhere); `buried` marks
-    the unsafe sentence of a poisoned story."""
+    """The validation rows as the gate sees them. `rules_block` marks what the rules block
+    whatever the encoder reads, `excusable` the rows whose only rule hits are listed words the
+    encoder's reading may excuse (`workflows.policy.excusable`), `cleared` the screen's verdict;
+    `story` names a benign story's units (empty elsewhere); `buried` marks the unsafe sentence
+    of a poisoned story."""
 
     probability: np.ndarray  # the encoder's unsafe probability
     unsafe: np.ndarray
@@ -43,6 +45,16 @@ class Validation:
     cleared: np.ndarray
     story: np.ndarray  # of str
     buried: np.ndarray
+    excusable: np.ndarray | None = None  # None: no row has only excusable hits
+
+    def blocked(self, block_at: float, excuse_below: float) -> np.ndarray:
+        """What the gate blocks: the rules (an excusable hit unless the encoder reads the
+        sentence under `excuse_below`) or the encoder at `block_at` where the screen did not
+        clear the sentence."""
+        rules = self.rules_block
+        if self.excusable is not None:
+            rules = rules | (self.excusable & (self.probability >= excuse_below))
+        return np.asarray(rules | ((self.probability >= block_at) & ~self.cleared))
 
 
 def choose_block_at(
@@ -80,9 +92,12 @@ def choose_block_at(
     return float(probability[unsafe_mask].min())
 
 
-def mistake_cost(validation: Validation, threshold: float, costs: MistakeCosts) -> float:
-    """The held-out score the gate would earn at `threshold`, from validation rates."""
-    blocked = validation.rules_block | ((validation.probability >= threshold) & ~validation.cleared)
+def mistake_cost(
+    validation: Validation, threshold: float, costs: MistakeCosts, excuse_below: float = 0.0
+) -> float:
+    """The held-out score the gate would earn at `threshold` (and `excuse_below`: 0, nothing
+    excused), from validation rates."""
+    blocked = validation.blocked(threshold, excuse_below)
     unsafe = validation.unsafe.astype(bool)
     in_story = validation.story != ""
     sentences = unsafe & ~validation.buried
@@ -103,12 +118,49 @@ def mistake_cost(validation: Validation, threshold: float, costs: MistakeCosts) 
     return float(cost)
 
 
-def choose_block_at_by_cost(validation: Validation, costs: MistakeCosts) -> float:
+def choose_block_at_by_cost(
+    validation: Validation, costs: MistakeCosts, excuse_below: float = 0.0
+) -> float:
     """The threshold with the lowest `mistake_cost`; of equal costs the highest (fewest blocks).
     Only the encoder's own probabilities can change a verdict, so they are the candidates."""
     best, best_cost = 1.0, float("inf")
     for threshold in np.unique(validation.probability[~validation.cleared])[::-1]:
-        cost = mistake_cost(validation, float(threshold), costs)
+        cost = mistake_cost(validation, float(threshold), costs, excuse_below)
         if cost < best_cost - 1e-9:
             best, best_cost = float(threshold), cost
     return best
+
+
+def choose_excuse_below_by_cost(
+    validation: Validation, costs: MistakeCosts, block_at: float
+) -> float:
+    """The excuse threshold with the lowest `mistake_cost` at `block_at`; of equal costs the
+    lowest (fewest listed words excused). The candidates are the probabilities of the rows with
+    only excusable hits, up to `block_at`; 0 excuses nothing."""
+    if validation.excusable is None:
+        return 0.0
+    scores = validation.probability[validation.excusable]
+    best, best_cost = 0.0, mistake_cost(validation, block_at, costs, 0.0)
+    # A row is excused below the threshold, so each candidate sits just above a score.
+    for score in np.unique(scores[scores < block_at]):
+        candidate = float(np.nextafter(score, 1.0))
+        cost = mistake_cost(validation, block_at, costs, candidate)
+        if cost < best_cost - 1e-9:
+            best, best_cost = candidate, cost
+    return best
+
+
+def choose_thresholds_by_cost(
+    validation: Validation, costs: MistakeCosts, rounds: int = 3
+) -> tuple[float, float]:
+    """`block_at` and `excuse_below` together, each in turn with the other fixed (a few rounds
+    of coordinate descent: the cost is evaluated per candidate, and the pairs are too many to
+    try them all). Starts from nothing excused, so it never ends worse than `block_at` alone."""
+    block_at = choose_block_at_by_cost(validation, costs, 0.0)
+    for _ in range(rounds):
+        excuse_below = choose_excuse_below_by_cost(validation, costs, block_at)
+        chosen = choose_block_at_by_cost(validation, costs, excuse_below)
+        if chosen == block_at:
+            return block_at, excuse_below
+        block_at = chosen
+    return block_at, choose_excuse_below_by_cost(validation, costs, block_at)

@@ -16,17 +16,21 @@ data) sets `block_at`, measured through the int8 graph the service runs (`thresh
 default (`--block-at-by cost`, round 10 on) the threshold at which the whole gate (rules, screen,
 encoder) makes the mistakes a held-out set's selection rule weighs least (3 per unsafe sentence
 passed, 1 per benign sentence blocked, 1 per benign story touched, 10 per buried unsafe sentence
-of a poisoned story passed); `--block-at-by pass-rates` is rounds 1-9's way: the lowest unsafe
-probability at which the gate still passes `--benign-pass` of the benign validation sentences
-and the classifier `--story-pass` of the units of the validation stories. The screen's
-`clear_below` comes from 5-fold out-of-fold scores: only `--screen-miss` of the unsafe training
-sentences fall under it, so the screen hands almost every unsafe sentence to the encoder.
+of a poisoned story passed), together with `excuse_below`, the unsafe probability under which
+the encoder's reading excuses a listed word the rules found (round 11 on; before, a fixed 0.02
+that round 10's scores never reached); `--block-at-by pass-rates` is rounds 1-9's way: the
+lowest unsafe probability at which the gate still passes `--benign-pass` of the benign
+validation sentences and the classifier `--story-pass` of the units of the validation stories.
+The screen's `clear_below` comes from 5-fold out-of-fold scores: only `--screen-miss` of the
+unsafe training sentences fall under it, so the screen hands almost every unsafe sentence to the
+encoder.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,12 +42,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-from workflows.policy import EXCUSE_BELOW, excusable
+from workflows.policy import excusable
 from workflows.safety import RuleCheck, load_rule_check
 from workflows.safety.classifier.encoder import MODEL_PACKAGE, Matrix, MiniLMEncoder
 from workflows.safety.classifier.features import encoder_features, screen_terms, static_features
 from workflows.safety.classifier.model import (
     ADAPTER_FILE,
+    FIXED_EXCUSE_BELOW,
     FORMAT_VERSION,
     MODEL_FILE,
     SAFE,
@@ -63,7 +68,7 @@ from workflows.safety.training.threshold import (
     MistakeCosts,
     Validation,
     choose_block_at,
-    choose_block_at_by_cost,
+    choose_thresholds_by_cost,
 )
 
 OUTPUT = ROOT / "workflows" / "safety" / "classifier" / MODEL_FILE
@@ -121,13 +126,13 @@ def screen_out_of_fold(
     return scores
 
 
-def rules_block_sentence(rules: RuleCheck, text: str, unsafe_probability: float) -> bool:
-    """The rules' verdict as the gate combines it with the encoder (`workflows.policy`), for
-    the default reader, whose policy changes no severity."""
+def rule_verdicts(rules: RuleCheck, text: str) -> tuple[bool, bool]:
+    """The rules' findings as the gate combines them with the encoder (`workflows.policy`), for
+    the default reader, whose policy changes no severity: (blocked whatever the encoder reads,
+    found only listed words the encoder's reading may excuse)."""
     issues = [issue for issue in rules.find_issues(text) if issue["severity"] != "low"]
-    if any(not excusable(issue, rules) for issue in issues):
-        return True
-    return bool(issues) and unsafe_probability >= EXCUSE_BELOW
+    hard = any(not excusable(issue, rules) for issue in issues)
+    return hard, bool(issues) and not hard
 
 
 def split(examples: Sequence[Example], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -291,12 +296,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     unsafe_probability = 1.0 - probabilities[:, 0]
     rules = load_rule_check()
-    rules_block = np.array(
-        [
-            rules_block_sentence(rules, text, float(probability))
-            for text, probability in zip(validation_texts, unsafe_probability, strict=True)
-        ]
-    )
+    verdicts = np.array([rule_verdicts(rules, text) for text in validation_texts], dtype=bool)
+    hard, excusable_only = verdicts[:, 0], verdicts[:, 1]
+    rules_alone = hard | excusable_only
     in_story = np.array([bool(examples[i].story) for i in validation_index])
 
     static = static_features(encoder, texts)
@@ -310,24 +312,29 @@ def main(argv: Sequence[str] | None = None) -> None:
         validation = Validation(
             probability=unsafe_probability[scored],
             unsafe=unsafe[validation_index][scored],
-            rules_block=rules_block[scored],
+            rules_block=hard[scored],
             cleared=cleared[scored],
             story=np.array([examples[i].story for i in validation_index])[scored],
             buried=np.array([examples[i].buried for i in validation_index])[scored],
+            excusable=excusable_only[scored],
         )
-        block_at = choose_block_at_by_cost(validation, MistakeCosts())
+        block_at, excuse_below = choose_thresholds_by_cost(validation, MistakeCosts())
+        # Stored to six places, rounded up: a sentence just under the threshold stays excused.
+        excuse_below = math.ceil(excuse_below * 1e6) / 1e6
     else:
+        excuse_below = FIXED_EXCUSE_BELOW
         block_at = choose_block_at(
             unsafe_probability,
             unsafe[validation_index],
-            rules_block,
+            hard | (excusable_only & (unsafe_probability >= excuse_below)),
             in_story,
             args.benign_pass,
             args.story_pass,
             args.unsafe_block,
         )
+    rules_block = hard | (excusable_only & (unsafe_probability >= excuse_below))
     blocked = rules_block | ((unsafe_probability >= block_at) & ~cleared)
-    rates = report([examples[i] for i in validation_index], blocked, rules_block)
+    rates = report([examples[i] for i in validation_index], blocked, rules_alone)
     rates["benign_cleared_by_screen"] = float((screen[unsafe == 0] < clear_below).mean())
     rates["unsafe_cleared_by_screen"] = float((screen[unsafe == 1] < clear_below).mean())
     print(
@@ -343,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"({ADAPTER_FILE}: rank-{config.rank} changes), mean and max pooled",
         "labels": list(LABELS),
         "block_at": round(block_at, 6),
+        "excuse_below": excuse_below,
         "adapter": {"file": ADAPTER_FILE, "rank": config.rank},
         "trained_on": {
             "files": [str(path.relative_to(ROOT)) for path in files],
