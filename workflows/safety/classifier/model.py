@@ -46,7 +46,7 @@ class Screen:
         """The screen's unsafe score (a logit) of each sentence."""
         lexical = np.array(
             [
-                sum(self.term_weights.get(term, 0.0) for term in set(screen_terms(text)))
+                sum(self.term_weights.get(term, 0.0) for term in dict.fromkeys(screen_terms(text)))
                 for text in texts
             ],
             dtype=np.float32,

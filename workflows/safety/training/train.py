@@ -87,7 +87,7 @@ def fit_screen(texts: Sequence[str], static: Matrix, unsafe: np.ndarray, c: floa
     vocabulary: dict[str, int] = {}
     rows, cols = [], []
     for row, text in enumerate(texts):
-        for term in set(screen_terms(text)):
+        for term in dict.fromkeys(screen_terms(text)):
             rows.append(row)
             cols.append(vocabulary.setdefault(term, len(vocabulary)))
     lexical = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(vocabulary)))
@@ -109,7 +109,10 @@ def fit_screen(texts: Sequence[str], static: Matrix, unsafe: np.ndarray, c: floa
 
 def screen_scores(fit: ScreenFit, texts: Sequence[str], static: Matrix) -> np.ndarray:
     lexical = np.array(
-        [sum(fit.term_weights.get(term, 0.0) for term in set(screen_terms(text))) for text in texts]
+        [
+            sum(fit.term_weights.get(term, 0.0) for term in dict.fromkeys(screen_terms(text)))
+            for text in texts
+        ]
     )
     return np.asarray(lexical + static @ fit.static_weights + fit.bias)
 
