@@ -21,8 +21,8 @@ MILD_PERIL_MIN_AGE = 7
 MILD_PERIL_CATEGORIES = frozenset({"scary"})
 # The term of an issue the classifier found: it judges meaning, not a word.
 SEMANTIC_TERM = "semantic classifier"
-# Below this unsafe probability the classifier's reading excuses a plainly spelled listed word.
-# Chosen on the training data's validation split (workflows/safety/training/train.py).
+# A plainly spelled listed word is excused where the encoder reads its sentence under the
+# model's own `excuse_below` (SemanticVerdict.excuses), except in these categories.
 _NEVER_EXCUSED = frozenset({"personal_data", "blocked_topic"})
 
 
