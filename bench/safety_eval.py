@@ -11,7 +11,8 @@ who never saw the training data, before any result of the model they measure was
 (`tests/data/safety/README.md`). Sets that chose a model (`RETIRED_SETS`: a-e, g) are training
 data since round 9 and are measured only when asked for by name; by default the sets still in
 use are measured: f and i (clean until round 11 kept round 10 with them), h (chose round 9), j
-(chose round 10) and k (round 11's selection set).
+(chose round 10), k (round 11's selection set) and l (written blind after round 11, clean:
+it chooses nothing).
 `tests/e2e/test_safety_evaluation_api.py` measures the same over the real API.
 """
 
@@ -147,6 +148,13 @@ HELD_OUT_SETS = {
         "heldout_k/benign.jsonl",
         ("whole_stories_k/benign.jsonl",),
         "whole_stories_k/poisoned.jsonl",
+    ),
+    "l": HeldOutSet(
+        "l",
+        "heldout_l/unsafe.jsonl",
+        "heldout_l/benign.jsonl",
+        ("whole_stories_l/benign.jsonl",),
+        "whole_stories_l/poisoned.jsonl",
     ),
 }
 

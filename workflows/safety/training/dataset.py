@@ -8,7 +8,7 @@ model are no longer a clean measure, so their sentences and stories become train
 whole story is cut into the units the streaming gate judges: its sentences, a sentence of fewer
 than `MIN_SENTENCE_WORDS` words joined to the next. A poisoned story gives its unsafe sentence
 (labelled with its category) and the rest of its units (safe). The held-out sets still in use
-(`f`, `h`, `i`, `j`, `k`) are never read here.
+(`f`, `h`, `i`, `j`, `k`, `l`) are never read here.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ DATA = Path(__file__).with_name("data")
 RULE_SETS = ROOT / "tests" / "data" / "safety"
 SEED = 20261201
 # Held-out sets that chose a model (and so stopped measuring one): folder of sentences, folder
-# of whole stories. Sets f, h, i, j and k are not here: they still measure.
+# of whole stories. Sets f, h, i, j, k and l are not here: they still measure.
 RETIRED_SETS = {
     "a": ("heldout", "whole_stories"),
     "b": ("heldout_b", "whole_stories_b"),
