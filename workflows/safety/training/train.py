@@ -304,6 +304,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     rules_alone = hard | excusable_only
     in_story = np.array([bool(examples[i].story) for i in validation_index])
 
+    def rules_blocking(excuse_below: float) -> np.ndarray:
+        # What the rules block once the encoder's reading under `excuse_below` excuses words.
+        return np.asarray(hard | (excusable_only & (unsafe_probability >= excuse_below)))
+
     static = static_features(encoder, texts)
     screen = screen_out_of_fold(texts, static, unsafe, labels, args.screen_c)
     clear_below = choose_clear_below(screen, unsafe, args.screen_miss)
@@ -329,14 +333,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         block_at = choose_block_at(
             unsafe_probability,
             unsafe[validation_index],
-            hard | (excusable_only & (unsafe_probability >= excuse_below)),
+            rules_blocking(excuse_below),
             in_story,
             args.benign_pass,
             args.story_pass,
             args.unsafe_block,
         )
-    rules_block = hard | (excusable_only & (unsafe_probability >= excuse_below))
-    blocked = rules_block | ((unsafe_probability >= block_at) & ~cleared)
+    blocked = rules_blocking(excuse_below) | ((unsafe_probability >= block_at) & ~cleared)
     rates = report([examples[i] for i in validation_index], blocked, rules_alone)
     rates["benign_cleared_by_screen"] = float((screen[unsafe == 0] < clear_below).mean())
     rates["unsafe_cleared_by_screen"] = float((screen[unsafe == 1] < clear_below).mean())
