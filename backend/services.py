@@ -25,6 +25,7 @@ from backend.auth.throttle import BackoffPolicy, SignInThrottle, throttle_storag
 from backend.auth.tokens import TokenService
 from backend.db.engine import SessionFactory, create_engine, create_session_factory
 from backend.db.migrate import upgrade_database
+from backend.db.write_turns import NO_TURNS, WriteTurns, write_turns_for
 from backend.observability import watched_event_log
 from backend.quotas import FamilyQuotas
 from backend.redis_clients import dedicated_client, pooled_client
@@ -149,6 +150,7 @@ def run_environment(
     sessions: SessionFactory,
     context: StoryContext,
     config: ProviderConfig,
+    write_turns: WriteTurns = NO_TURNS,
 ) -> RunEnvironment:
     return RunEnvironment(
         event_log=event_log,
@@ -161,6 +163,7 @@ def run_environment(
             total_seconds=settings.run_timeout_seconds,
         ),
         max_attempts=settings.safety_max_attempts,
+        write_turns=write_turns,
         # "Per story model host": several Ollama hosts take that many stories each.
         slots=run_slots(settings.max_concurrent_runs * _hosts(config)),
         persist_retry=transient_retry(
@@ -223,6 +226,7 @@ async def open_services(
             event_log=event_log,
             sessions=sessions,
             config=config,
+            write_turns=write_turns_for(engine),
             context=StoryContext(
                 model=built.model,
                 classifier=classifier,

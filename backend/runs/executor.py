@@ -30,6 +30,7 @@ from tenacity import AsyncRetrying
 
 from backend.db.engine import SessionFactory
 from backend.db.models import RUNS, Story, utcnow
+from backend.db.write_turns import NO_TURNS, WriteTurns
 from backend.read_models import read_model
 from backend.runs.events import (
     CompletedStory,
@@ -110,6 +111,8 @@ class RunEnvironment:
     # Run slots of the story model host: how many stories are written at once.
     slots: FairQueue[object] = field(default_factory=lambda: run_slots(UNLIMITED_RUNS))
     clock: Callable[[], float] = field(default=time.monotonic)
+    # SQLite's writers take turns (`backend.db.write_turns`); none by default.
+    write_turns: WriteTurns = NO_TURNS
 
 
 @dataclass(frozen=True)
@@ -397,6 +400,7 @@ class RunExecution:
                 series_id=spec.series_id,
                 run_values=run_values,
                 retry=self.env.persist_retry,
+                turns=self.env.write_turns,
             )
         except ChapterNotStored as exc:
             logger.error("run %s: the finished chapter could not be stored: %s", spec.run_id, exc)
@@ -462,7 +466,11 @@ class RunExecution:
             logger.exception("run %s: publishing the %s event failed", self.run_id, event.type)
 
     async def _set_row(self, **values: object) -> None:
-        async with self.env.sessions() as session, session.begin():
+        async with (
+            self.env.write_turns.turn(),
+            self.env.sessions() as session,
+            session.begin(),
+        ):
             await session.execute(update(RUNS).where(RUNS.c.id == self.run_id).values(**values))
 
 

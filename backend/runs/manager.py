@@ -168,10 +168,19 @@ class RunManager:
         )
         try:
             if recorded_in is not None:
-                await recorded_in.execute(_RECORD_RUN, values)
-                await recorded_in.commit()
+                if self.env.write_turns.busy:
+                    # The request has only read so far: end its transaction, so that waiting
+                    # for the turn holds no pooled connection (readers need them).
+                    await recorded_in.commit()
+                async with self.env.write_turns.turn():
+                    await recorded_in.execute(_RECORD_RUN, values)
+                    await recorded_in.commit()
             else:
-                async with self.env.sessions() as session, session.begin():
+                async with (
+                    self.env.write_turns.turn(),
+                    self.env.sessions() as session,
+                    session.begin(),
+                ):
                     await session.execute(_RECORD_RUN, values)
             await self.env.event_log.create(run_id)
         except BaseException:

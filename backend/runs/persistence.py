@@ -20,6 +20,7 @@ from tenacity import (
 )
 
 from backend.db.models import RUNS, SERIES, STORIES, Story, utcnow
+from backend.db.write_turns import NO_TURNS, WriteTurns
 
 logger = logging.getLogger(__name__)
 
@@ -84,11 +85,12 @@ async def _insert_story(session: AsyncSession, story: Story) -> None:
 
 async def _insert(
     sessions: SessionSource,
+    turns: WriteTurns,
     story: Story,
     series_id: int | None,
     run_values: Mapping[str, Any],
 ) -> Story:
-    async with sessions() as session, session.begin():
+    async with turns.turn(), sessions() as session, session.begin():
         story.series_id = await _series_for(
             session, story.child_id, series_id, story.theme, story.title
         )
@@ -108,13 +110,14 @@ async def _stored_for(sessions: SessionSource, run_id: str) -> Story | None:
 
 async def _store_once(
     sessions: SessionSource,
+    turns: WriteTurns,
     make_story: Callable[[], Story],
     series_id: int | None,
     run_values: Mapping[str, Any],
 ) -> Story:
     story = make_story()
     try:
-        return await _insert(sessions, story, series_id, run_values)
+        return await _insert(sessions, turns, story, series_id, run_values)
     except IntegrityError:
         # A chapter per run (`stories.run_id` is unique): an earlier attempt committed but its
         # answer was lost, and the chapter is stored. Asked only then, not before every insert.
@@ -131,13 +134,14 @@ async def store_chapter(
     series_id: int | None,
     run_values: Mapping[str, Any],
     retry: AsyncRetrying,
+    turns: WriteTurns = NO_TURNS,
 ) -> Story:
     """Insert the chapter (and its series, for chapter 1) and update its run, exactly once, in one
-    transaction."""
+    transaction, in its turn among the process's writers (a retry waits outside its turn)."""
     try:
         async for attempt in retry.copy():
             with attempt:
-                story = await _store_once(sessions, make_story, series_id, run_values)
+                story = await _store_once(sessions, turns, make_story, series_id, run_values)
     except TRANSIENT_ERRORS as exc:
         raise ChapterNotStored(str(exc)) from exc
     return story
