@@ -125,6 +125,17 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def one_connection_settings(tmp_path: Path, wait_seconds: float, **overrides: Any) -> Settings:
+    """Settings whose database pool holds one connection, waited for `wait_seconds`."""
+    return make_settings(
+        tmp_path,
+        database_pool_size=1,
+        database_max_overflow=0,
+        database_pool_timeout_seconds=wait_seconds,
+        **overrides,
+    )
+
+
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan running, driven in-process through ASGITransport."""

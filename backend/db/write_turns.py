@@ -14,10 +14,12 @@ PostgreSQL locks rows, not the database: its writers need no turns.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+SessionSource = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 class WriteTurns:
@@ -26,6 +28,11 @@ class WriteTurns:
 
     def __init__(self, taken: bool) -> None:
         self._lock = asyncio.Lock() if taken else None
+
+    @property
+    def taken(self) -> bool:
+        """Whether writers wait for their turn here at all."""
+        return self._lock is not None
 
     @property
     def busy(self) -> bool:
@@ -39,6 +46,12 @@ class WriteTurns:
             return
         async with self._lock:
             yield
+
+    @asynccontextmanager
+    async def transaction(self, sessions: SessionSource) -> AsyncIterator[AsyncSession]:
+        """A session from `sessions` in one transaction, opened once it is this writer's turn."""
+        async with self.turn(), sessions() as session, session.begin():
+            yield session
 
 
 def write_turns_for(engine: AsyncEngine) -> WriteTurns:

@@ -466,11 +466,7 @@ class RunExecution:
             logger.exception("run %s: publishing the %s event failed", self.run_id, event.type)
 
     async def _set_row(self, **values: object) -> None:
-        async with (
-            self.env.write_turns.turn(),
-            self.env.sessions() as session,
-            session.begin(),
-        ):
+        async with self.env.write_turns.transaction(self.env.sessions) as session:
             await session.execute(update(RUNS).where(RUNS.c.id == self.run_id).values(**values))
 
 

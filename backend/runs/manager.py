@@ -176,11 +176,7 @@ class RunManager:
                     await recorded_in.execute(_RECORD_RUN, values)
                     await recorded_in.commit()
             else:
-                async with (
-                    self.env.write_turns.turn(),
-                    self.env.sessions() as session,
-                    session.begin(),
-                ):
+                async with self.env.write_turns.transaction(self.env.sessions) as session:
                     await session.execute(_RECORD_RUN, values)
             await self.env.event_log.create(run_id)
         except BaseException:

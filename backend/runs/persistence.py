@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -20,7 +19,7 @@ from tenacity import (
 )
 
 from backend.db.models import RUNS, SERIES, STORIES, Story, utcnow
-from backend.db.write_turns import NO_TURNS, WriteTurns
+from backend.db.write_turns import NO_TURNS, SessionSource, WriteTurns
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +29,6 @@ TRANSIENT_ERRORS = (OperationalError, DBAPIError, OSError, ConnectionError, Time
 
 
 # A session factory (or anything that opens sessions the same way).
-SessionSource = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 def transient_retry(attempts: int, first_delay_seconds: float) -> AsyncRetrying:
@@ -90,7 +88,7 @@ async def _insert(
     series_id: int | None,
     run_values: Mapping[str, Any],
 ) -> Story:
-    async with turns.turn(), sessions() as session, session.begin():
+    async with turns.transaction(sessions) as session:
         story.series_id = await _series_for(
             session, story.child_id, series_id, story.theme, story.title
         )

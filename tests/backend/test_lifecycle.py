@@ -24,6 +24,7 @@ from tests.support import (
     create_child,
     left_behind_runs,
     make_settings,
+    one_connection_settings,
     run_states,
     running,
     sign_up,
@@ -95,13 +96,7 @@ async def test_shutdown_waits_for_a_run_that_finishes_within_the_grace(tmp_path:
 
 
 async def test_an_exhausted_database_pool_answers_503_not_500(tmp_path: Path) -> None:
-    settings = make_settings(
-        tmp_path,
-        database_pool_size=1,
-        database_max_overflow=0,
-        database_pool_timeout_seconds=0.2,
-    )
-    app = create_app(settings)
+    app = create_app(one_connection_settings(tmp_path, 0.2))
     async with running(app) as client:
         await sign_up(client)
         # Every connection of the (one-connection) pool is busy.

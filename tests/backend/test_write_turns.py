@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from backend.app import create_app
 from backend.db.write_turns import WriteTurns, write_turns_for
 from backend.services import Services
-from tests.support import create_child, make_settings, running, sign_up
+from tests.support import create_child, one_connection_settings, running, sign_up
 
 
 async def test_writers_take_their_turns_in_the_order_they_came() -> None:
@@ -46,7 +46,8 @@ async def test_without_turns_writers_never_wait() -> None:
     await inside.wait()
     assert not turns.busy
     async with asyncio.timeout(0.01), turns.turn():
-        pass  # got in while the other is still inside
+        # In at once, while the holder is still inside its own turn.
+        assert not task.done()
     await task
 
 
@@ -54,8 +55,8 @@ async def test_only_sqlite_takes_turns(tmp_path: Path) -> None:
     sqlite = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
     postgres = create_async_engine("postgresql+asyncpg://storystream@127.0.0.1:1/none")
     try:
-        assert write_turns_for(sqlite)._lock is not None
-        assert write_turns_for(postgres)._lock is None
+        assert write_turns_for(sqlite).taken
+        assert not write_turns_for(postgres).taken
     finally:
         await sqlite.dispose()
         await postgres.dispose()
@@ -64,14 +65,7 @@ async def test_only_sqlite_takes_turns(tmp_path: Path) -> None:
 async def test_a_story_start_waiting_for_its_turn_holds_no_connection(tmp_path: Path) -> None:
     # One pooled connection and a short wait for it: a start that kept its connection while it
     # waits for the turn would leave the reader below a 503.
-    settings = make_settings(
-        tmp_path,
-        scripted_tokens_per_second=200,
-        database_pool_size=1,
-        database_max_overflow=0,
-        database_pool_timeout_seconds=1.0,
-    )
-    app = create_app(settings)
+    app = create_app(one_connection_settings(tmp_path, 1.0, scripted_tokens_per_second=200))
     async with running(app) as client:
         await sign_up(client)
         child_id = await create_child(client)
