@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.api.access import (
@@ -28,12 +29,7 @@ from backend.api.schemas import (
     RunRead,
     StoryParams,
 )
-from backend.api.ticket_uses import (
-    bind_ticket_to_run,
-    claim_ticket_start,
-    give_back_ticket_start,
-    run_started_by,
-)
+from backend.api.ticket_uses import ticket_already_used, ticket_start_writes, ticket_use
 from backend.auth.principals import Caller, TicketCaller
 from backend.db.models import ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, Child, Run, Story
 from backend.read_models import read_model
@@ -158,21 +154,17 @@ async def generate_story_stream(
     id is in the first event and the `X-Run-Id` header). A ticket starts one story; afterwards
     it rejoins only that run."""
     ticket = caller if isinstance(caller, TicketCaller) else None
-    if ticket is not None and after > 0:
-        started = await run_started_by(session, ticket)
-        run = await session.get(Run, started) if started is not None else None
-        if run is not None:
-            # Resumed before planning: the chapter being written would otherwise be a 409.
-            refuse_unchecked_run(ticket, run, to_stream=True)
-            return await _follow(run, after, services, session)
+    if ticket is not None and (use := await ticket_use(session, ticket)) is not None:
+        run = await session.get(Run, use.run_id) if after > 0 and use.run_id else None
+        if run is None:
+            raise ticket_already_used()
+        # Resumed before planning: the chapter being written would otherwise be a 409.
+        refuse_unchecked_run(ticket, run, to_stream=True)
+        return await _follow(run, after, services, session)
     chapter = await plan_chapter(session, caller, params)
     family = _family_of(chapter.child)
     place = await services.quotas.claim_stream(family)
-    claimed = False
     try:
-        if ticket is not None:
-            await claim_ticket_start(session, ticket)
-            claimed = True
         await services.quotas.take_run(family)
         run_id = await services.runs.submit(
             child_id=chapter.child.id,
@@ -180,14 +172,17 @@ async def generate_story_stream(
             series_id=chapter.series_id,
             request=chapter.request,
             recorded_in=session,
+            # A ticket's use is recorded with the run's row: one write, in the run's turn.
+            also_writes=ticket_start_writes(ticket) if ticket is not None else None,
         )
-    except BaseException:
+    except BaseException as exc:
         await place.release()  # refused or failed: the stream never opens
-        if ticket is not None and claimed:
-            await give_back_ticket_start(session, ticket)
+        if ticket is not None and isinstance(exc, IntegrityError):
+            await session.rollback()
+            if await ticket_use(session, ticket) is not None:
+                # Another start with this ticket committed first.
+                raise ticket_already_used() from None
         raise
-    if ticket is not None:
-        await bind_ticket_to_run(session, ticket, run_id)
     # A stream may stay open for minutes: it must not hold a database connection meanwhile.
     await session.close()
     return event_stream(

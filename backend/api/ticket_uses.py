@@ -7,9 +7,10 @@ it expires. The record lives in the database, so every replica sees it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import HTTPException, status
-from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principals import StreamCaller, TicketCaller
@@ -25,38 +26,33 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-async def claim_ticket_start(session: AsyncSession, ticket: TicketCaller) -> None:
-    """Record that `ticket` starts a story now, or refuse a second start with 401."""
-    await session.execute(delete(StreamTicketUse).where(StreamTicketUse.expires_at < utcnow()))
-    session.add(StreamTicketUse(ticket_id=ticket.ticket_id, expires_at=ticket.expires_at))
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        raise _unauthorized(TICKET_ALREADY_USED) from None
+def ticket_already_used() -> HTTPException:
+    return _unauthorized(TICKET_ALREADY_USED)
 
 
-async def bind_ticket_to_run(session: AsyncSession, ticket: TicketCaller, run_id: str) -> None:
-    await session.execute(
-        update(StreamTicketUse)
-        .where(StreamTicketUse.ticket_id == ticket.ticket_id)
-        .values(run_id=run_id)
-    )
-    await session.commit()
+def ticket_start_writes(ticket: TicketCaller) -> Callable[[AsyncSession, str], Awaitable[None]]:
+    """The record that `ticket` started run `run_id`, written in the run's own start
+    transaction (`RunManager.submit(also_writes=...)`): a ticket whose story is refused (a quota,
+    a full queue) stays unused, and a second start racing the first fails that commit on the
+    ticket's primary key, so neither run nor use is recorded for it."""
+
+    async def write(session: AsyncSession, run_id: str) -> None:
+        await session.execute(delete(StreamTicketUse).where(StreamTicketUse.expires_at < utcnow()))
+        session.add(
+            StreamTicketUse(ticket_id=ticket.ticket_id, run_id=run_id, expires_at=ticket.expires_at)
+        )
+
+    return write
 
 
-async def give_back_ticket_start(session: AsyncSession, ticket: TicketCaller) -> None:
-    """The story was refused after all (a quota, a full queue): the ticket may try again."""
-    await session.rollback()
-    await session.execute(
-        delete(StreamTicketUse).where(StreamTicketUse.ticket_id == ticket.ticket_id)
-    )
-    await session.commit()
+async def ticket_use(session: AsyncSession, caller: StreamCaller) -> StreamTicketUse | None:
+    """The record of the story a child ticket started, if it started one."""
+    if not isinstance(caller, TicketCaller) or caller.run_id is not None:
+        return None
+    return await session.get(StreamTicketUse, caller.ticket_id)
 
 
 async def run_started_by(session: AsyncSession, caller: StreamCaller) -> str | None:
     """The run a child ticket started, if it started one."""
-    if not isinstance(caller, TicketCaller) or caller.run_id is not None:
-        return None
-    use = await session.get(StreamTicketUse, caller.ticket_id)
+    use = await ticket_use(session, caller)
     return use.run_id if use is not None else None

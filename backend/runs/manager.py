@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import insert
@@ -28,6 +29,9 @@ class _LiveRun:
 # `.values()`: a flush of a new object, or building the statement anew, costs several times the
 # insert's own CPU, on the way to every stream's first event.
 _RECORD_RUN = insert(RUNS)
+# More writes of a story's start, given the new run's id: they join the transaction (and the
+# write turn) of the run's row, and commit or fail with it.
+StartWrites = Callable[[AsyncSession, str], Awaitable[None]]
 
 
 class ShuttingDown(Exception):
@@ -124,16 +128,21 @@ class RunManager:
         series_id: int | None,
         request: StoryRequest,
         recorded_in: AsyncSession | None = None,
+        also_writes: StartWrites | None = None,
     ) -> str:
         """Record the run, open its event log and start it; returns the run id.
 
         With `recorded_in` (the request's session) the run's row joins that transaction, which
         this commits: one connection and one commit for the whole start, instead of a second
-        session of its own (each aiosqlite statement is a thread hop before the first event)."""
+        session of its own (each aiosqlite statement is a thread hop before the first event).
+        `also_writes` are the start's other writes (a child ticket's use), made in the same
+        transaction: if the commit fails, neither the run nor they are recorded."""
         run_id = uuid.uuid4().hex
         self._admit(run_id, family_id)
         try:
-            await self._start(run_id, child_id, family_id, series_id, request, recorded_in)
+            await self._start(
+                run_id, child_id, family_id, series_id, request, recorded_in, also_writes
+            )
         finally:
             self._admitted.pop(run_id, None)
         return run_id
@@ -146,6 +155,7 @@ class RunManager:
         series_id: int | None,
         request: StoryRequest,
         recorded_in: AsyncSession | None,
+        also_writes: StartWrites | None,
     ) -> None:
         spec = RunSpec(run_id=run_id, child_id=child_id, series_id=series_id, request=request)
         execution = RunExecution(spec, self.env)
@@ -174,10 +184,14 @@ class RunManager:
                     await recorded_in.commit()
                 async with self.env.write_turns.turn():
                     await recorded_in.execute(_RECORD_RUN, values)
+                    if also_writes is not None:
+                        await also_writes(recorded_in, run_id)
                     await recorded_in.commit()
             else:
                 async with self.env.write_turns.transaction(self.env.sessions) as session:
                     await session.execute(_RECORD_RUN, values)
+                    if also_writes is not None:
+                        await also_writes(session, run_id)
             await self.env.event_log.create(run_id)
         except BaseException:
             execution.release_slot()
