@@ -8,11 +8,10 @@ would. Prints rates per category and the CPU per sentence, and writes
 
 Held-out sets of sentences and whole stories (`HELD_OUT_SETS`), each written blind by writers
 who never saw the training data, before any result of the model they measure was seen
-(`tests/data/safety/README.md`). Sets that chose a model (`RETIRED_SETS`: a-e, g) are training
-data since round 9 and are measured only when asked for by name; by default the sets still in
-use are measured: f and i (clean until round 11 kept round 10 with them), h (chose round 9), j
-(chose round 10), k (round 11's selection set) and l (written blind after round 11, clean:
-it chooses nothing).
+(`tests/data/safety/README.md`). Sets that chose a model (`RETIRED_SETS`: a-e and g since
+round 9, f and h-k since round 12) are training data and are measured only when asked for by
+name; by default the set still in use is measured: l (written blind after round 11, clean: it
+chooses nothing).
 `tests/e2e/test_safety_evaluation_api.py` measures the same over the real API.
 """
 

@@ -7,8 +7,8 @@ the sets the word lists were tuned on (`tests/data/safety/unsafe_sentences.jsonl
 model are no longer a clean measure, so their sentences and stories become training data. A
 whole story is cut into the units the streaming gate judges: its sentences, a sentence of fewer
 than `MIN_SENTENCE_WORDS` words joined to the next. A poisoned story gives its unsafe sentence
-(labelled with its category) and the rest of its units (safe). The held-out sets still in use
-(`f`, `h`, `i`, `j`, `k`, `l`) are never read here.
+(labelled with its category) and the rest of its units (safe). The held-out set still in use
+(`l`) is never read here.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ DATA = Path(__file__).with_name("data")
 RULE_SETS = ROOT / "tests" / "data" / "safety"
 SEED = 20261201
 # Held-out sets that chose a model (and so stopped measuring one): folder of sentences, folder
-# of whole stories. Sets f, h, i, j, k and l are not here: they still measure.
+# of whole stories. Round 9 retired a-e and g, round 12 f and h-k. Set l is not here: it still
+# measures.
 RETIRED_SETS = {
     "a": ("heldout", "whole_stories"),
     "b": ("heldout_b", "whole_stories_b"),
@@ -36,6 +37,11 @@ RETIRED_SETS = {
     "d": ("heldout_d", "whole_stories_d"),
     "e": ("heldout_e", "whole_stories_e"),
     "g": ("heldout_g", "whole_stories_g"),
+    "f": ("heldout_f", "whole_stories_f"),
+    "h": ("heldout_h", "whole_stories_h"),
+    "i": ("heldout_i", "whole_stories_i"),
+    "j": ("heldout_j", "whole_stories_j"),
+    "k": ("heldout_k", "whole_stories_k"),
 }
 LABELS = (
     SAFE,

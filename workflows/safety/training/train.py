@@ -7,8 +7,7 @@ project's environment; about 40 minutes on 2 cores with all six layers trained).
 fixed seed, sentences in file order, and the sha256 of the training files recorded in the model,
 which a test compares with the files.
 
-Training data: see `dataset.py`; the held-out sets still in use (f, h, i, j, k and l) are never read
-here.
+Training data: see `dataset.py`; the held-out set still in use (l) is never read here.
 
 The adapters and head are fine-tuned on a seeded 80 % of the training sentences and of the
 training stories (a story's units all on one side); the other 20 % (validation, still training
