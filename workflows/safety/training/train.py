@@ -3,9 +3,9 @@
 fine-tuned low-rank adapters).
 
 Run from the repository root: `make train-safety` (PyTorch, transformers and scikit-learn in the
-project's environment; about 40 minutes on 2 cores with all six layers trained). Reproducible: a
-fixed seed, sentences in file order, and the sha256 of the training files recorded in the model,
-which a test compares with the files.
+project's environment; about 80 minutes on 2 cores with all six layers trained on round 12's
+data). Reproducible: a fixed seed, sentences in file order, and the sha256 of the training files
+recorded in the model, which a test compares with the files.
 
 Training data: see `dataset.py`; the held-out set still in use (l) is never read here.
 
