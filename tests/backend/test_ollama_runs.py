@@ -286,7 +286,9 @@ async def test_ollama_repairs_a_held_back_sentence_by_continuing_the_chat(
     client: httpx.AsyncClient, ollama: respx.MockRouter
 ) -> None:
     shown = "Mia found a tiny silver key under the garden gate."
-    unsafe = " Then a pirate pulled out a gun and pointed it at her."
+    # Round 12's encoder excuses "a pirate pulled out a gun and pointed it at her" (unsafe 0.80,
+    # under its excuse_below 0.81): a known limit (known_limits.jsonl), not this test's subject.
+    unsafe = " Then the pirate pressed the barrel of his gun against her head."
     rest = " Then a robin landed on the gate and sang to her." + STORY_TEXT[len(STORY_BODY) :]
     chat = OllamaChat([tokenize(shown + unsafe + rest), tokenize(rest.lstrip())])
     ollama.post("/api/chat").mock(side_effect=chat)
