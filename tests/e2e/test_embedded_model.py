@@ -45,14 +45,19 @@ async def test_auto_serves_real_stories_from_the_embedded_model(serve: Serve) ->
         assert ("ending", "completed") in nodes
         if types[-1] == "complete":
             story = frames[-1].data["story"]
-            # Decoded under the JSON-schema grammar: the model's own question and choices.
-            assert story["choices_source"] == "model"
+            # Decoded under the JSON-schema grammar: the model's own question and choices, or
+            # the theme's when the safety checks held the model's ending back (round 12's check
+            # reads this 135M model's garbled choice "Make up her mom" as manipulation; a child
+            # still gets real choices).
+            assert story["choices_source"] in {"model", "theme"}
             assert 2 <= len(story["choices"]) <= 3
             assert story["choice_question"].endswith("?")
             stored = (await client.get(f"/api/v1/stories/{story['id']}")).json()
             assert stored["content"] == streamed_text(frames)
             assert stored["choices"] == story["choices"]
-            assert stored["summary_source"] == "model"
+            # With the theme's ending, the summary is extracted from the chapter itself.
+            expected_summary = {"model": "model", "theme": "extract"}[story["choices_source"]]
+            assert stored["summary_source"] == expected_summary
             run = (await client.get(f"/api/v1/runs/{story['run_id']}")).json()
             assert (run["provider"], run["model"]) == ("local", "SmolLM2-135M-Instruct.Q4_1.gguf")
             assert run["output_tokens"] >= types.count("content")

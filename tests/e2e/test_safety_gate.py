@@ -10,12 +10,13 @@ from tests.e2e.conftest import Serve
 from tests.support import CHOICES_BLOCK, Frame, collect, create_child, event_types
 
 SAFE_START = "Mia found a shiny shell on the beach. She showed it to her friend Leo. "
-UNSAFE = "Then a pirate pulled out a gun and pointed it at them. "
+# Round 12 excuses "a pirate pulled out a gun and pointed it at them" (known_limits.jsonl).
+UNSAFE = "Then a pirate pressed the barrel of his gun against their heads. "
 SAFE_END = "They laughed and built a sandcastle together."
 DRAFT_WITH_UNSAFE_MIDDLE = SAFE_START + UNSAFE + SAFE_END + CHOICES_BLOCK
 CLEAN_REWRITE = SAFE_START + "Then a friendly crab waved hello to them. " + SAFE_END + CHOICES_BLOCK
 REPAIRED_CONTINUATION = "Then a friendly crab waved hello to them. " + SAFE_END + CHOICES_BLOCK
-UNSAFE_WORDS = ("pirate", "gun", "pointed")
+UNSAFE_WORDS = ("pirate", "gun", "barrel")
 
 
 async def _child_app(parent: httpx.AsyncClient, child_id: int) -> dict[str, str]:
