@@ -7,14 +7,13 @@ it expires. The record lives in the database, so every replica sees it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import HTTPException, status
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principals import StreamCaller, TicketCaller
 from backend.db.models import StreamTicketUse, utcnow
+from backend.runs.manager import StartWrites
 
 TICKET_ALREADY_USED = "this stream ticket already started a story; ask for a new ticket"
 TICKET_BOUND_TO_ITS_RUN = "this stream ticket started another story and joins only that one"
@@ -30,7 +29,7 @@ def ticket_already_used() -> HTTPException:
     return _unauthorized(TICKET_ALREADY_USED)
 
 
-def ticket_start_writes(ticket: TicketCaller) -> Callable[[AsyncSession, str], Awaitable[None]]:
+def ticket_start_writes(ticket: TicketCaller) -> StartWrites:
     """The record that `ticket` started run `run_id`, written in the run's own start
     transaction (`RunManager.submit(also_writes=...)`): a ticket whose story is refused (a quota,
     a full queue) stays unused, and a second start racing the first fails that commit on the
