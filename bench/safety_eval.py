@@ -362,15 +362,15 @@ async def run(sets: Sequence[str], show_misses: bool) -> dict[str, Any]:
         for name in sets
     }
     benign_texts = [
-        # Set f's stories: never training data (set a's, used until round 8, became training
-        # data in round 9, and the screen clears more of what it was trained on).
+        # Set l's stories: never training data (set a's until round 8 and set f's until round 12
+        # became training data, and the screen clears more of what it was trained on).
         story["text"]
-        for name in HELD_OUT_SETS["f"].benign_stories
+        for name in HELD_OUT_SETS["l"].benign_stories
         for story in load_rows(name)
     ]
     cost = await gate_cost(benign_texts, classifier)
     print(
-        f"--- gate cost over {cost.sentences} sentences of set f's benign stories: "
+        f"--- gate cost over {cost.sentences} sentences of set l's benign stories: "
         f"{100 * cost.screened_share:.0f}% cleared by the screen; CPU per sentence mean "
         f"{cost.mean_cpu_ms:.2f} ms, p99 {cost.p99_cpu_ms:.2f} ms; wall mean "
         f"{cost.mean_wall_ms:.2f} ms, p99 {cost.p99_wall_ms:.2f} ms"
