@@ -55,4 +55,4 @@ class RedisCancelRelay:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
         if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()
