@@ -155,6 +155,13 @@ HELD_OUT_SETS = {
         ("whole_stories_l/benign.jsonl",),
         "whole_stories_l/poisoned.jsonl",
     ),
+    "m": HeldOutSet(
+        "m",
+        "heldout_m/unsafe.jsonl",
+        "heldout_m/benign.jsonl",
+        ("whole_stories_m/benign.jsonl",),
+        "whole_stories_m/poisoned.jsonl",
+    ),
 }
 
 

@@ -58,6 +58,9 @@ FLOORS = {
     # Round 12 (chosen on training data, heldout_l/CANDIDATES.txt): 99.4 %, 72.4 %, 62.0 %,
     # 42 of 44; round 11's clean figure: 97.7 %, 65.6 %, 54.0 %, 41 of 44.
     "l": Floors(unsafe_held=0.97, benign_passed=0.70, stories_clean=0.60, poisoned_held=0.93),
+    # Written blind with round 12 shipped (heldout_m/SELECTION_RULE.txt): clean, it chooses
+    # nothing. Its floors are set L's, committed before round 12 was measured on it.
+    "m": Floors(unsafe_held=0.97, benign_passed=0.70, stories_clean=0.60, poisoned_held=0.93),
 }
 held_out_sets = pytest.mark.parametrize(
     "held_out", [HELD_OUT_SETS[name] for name in sorted(FLOORS)], ids=lambda s: f"set {s.name}"
