@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -49,11 +49,13 @@ from httpx_sse import aconnect_sse
 from redis import Redis
 from redis.exceptions import RedisError
 
+from bench.peer_app import STREAM_PATH as PEER_STREAM_PATH
 from bench.servers import PROJECT_ROOT, BenchError, Server, running_server
 from bench.story_corpus import chapters, distinct_chapters, passing_sentences, write_scripts
 from bench.stream_bench import (
     QUESTION_BLOCK,
     THEME,
+    peer_environment,
     positive_float,
     positive_int,
     process_cpu_seconds,
@@ -114,6 +116,10 @@ class IdleMemory:
     server_rss_mb_idle: float
     server_rss_mb_open: float
     server_kb_per_open_stream: float
+    # The seed-style peer (bench.peer_app) with the same N streams open on its equally slow
+    # model, in the same run: what an astream_events run and its SSE response cost by themselves.
+    peer_kb_per_open_stream: float
+    over_peer: float
 
 
 @dataclass(frozen=True)
@@ -354,46 +360,85 @@ async def measure_level(
     )
 
 
-async def measure_idle_memory(server: Server, streams: int, args: argparse.Namespace) -> IdleMemory:
-    """N streams open on runs whose model is nearly silent: the memory each costs."""
+@dataclass(frozen=True)
+class OpenStreams:
+    opened: int
+    rss_mb_before: float
+    rss_mb_open: float
+
+    def kb_per_stream(self, streams: int) -> float:
+        return round(max(0.0, self.rss_mb_open - self.rss_mb_before) * 1024 / streams, 1)
+
+
+async def hold_open_streams(
+    server: Server,
+    client: httpx.AsyncClient,
+    streams: int,
+    open_stream: Callable[[int], Awaitable[tuple[str, dict[str, str]]]],
+    seconds: float,
+) -> OpenStreams:
+    """The server's resident memory before and with `streams` streams held open (the URL and
+    headers of stream i from `open_stream(i)`)."""
+    await asyncio.sleep(IDLE_SETTLE_SECONDS)
+    before = resident_mb(server.pid)
+    opened = 0
+    all_open = asyncio.Event()
+
+    async def hold(index: int) -> None:
+        nonlocal opened
+        url, headers = await open_stream(index)
+        async with aconnect_sse(client, "GET", url, headers=headers) as source:
+            source.response.raise_for_status()
+            opened += 1
+            if opened == streams:
+                all_open.set()
+            await asyncio.Event().wait()  # hold the stream open until cancelled
+
+    holders = [asyncio.create_task(hold(index)) for index in range(streams)]
+    try:
+        async with asyncio.timeout(seconds):
+            await all_open.wait()
+        await asyncio.sleep(IDLE_SETTLE_SECONDS)
+        open_rss = resident_mb(server.pid)
+    finally:
+        for holder in holders:
+            holder.cancel()
+        await asyncio.gather(*holders, return_exceptions=True)
+    return OpenStreams(opened, round(before, 1), round(open_rss, 1))
+
+
+async def measure_idle_memory(
+    server: Server, peer: Server, streams: int, args: argparse.Namespace
+) -> IdleMemory:
+    """N streams open on runs whose model is nearly silent: the memory each costs, on StoryStream
+    (stories started by many children) and on the peer."""
     (client,) = _clients([server], args.timeout, streams + 10)
     async with client:
         families = await create_families(client, args.families, args.children)
         slots = child_slots(families)
-        await asyncio.sleep(IDLE_SETTLE_SECONDS)
-        idle = resident_mb(server.pid)
-        opened = 0
-        all_open = asyncio.Event()
 
-        async def hold(slot: tuple[str, int]) -> None:
-            nonlocal opened
-            authorization, child_id = slot
+        async def story_stream(index: int) -> tuple[str, dict[str, str]]:
+            authorization, child_id = slots[index % len(slots)]
             run_id, _ = await start_story(client, authorization, child_id)
-            headers = {"Authorization": authorization}
-            url = f"/api/v1/runs/{run_id}/stream"
-            async with aconnect_sse(client, "GET", url, headers=headers) as source:
-                source.response.raise_for_status()
-                opened += 1
-                if opened == streams:
-                    all_open.set()
-                await asyncio.Event().wait()  # hold the stream open until cancelled
+            return f"/api/v1/runs/{run_id}/stream", {"Authorization": authorization}
 
-        holders = [asyncio.create_task(hold(slots[index % len(slots)])) for index in range(streams)]
-        try:
-            async with asyncio.timeout(args.timeout):
-                await all_open.wait()
-            await asyncio.sleep(IDLE_SETTLE_SECONDS)
-            open_rss = resident_mb(server.pid)
-        finally:
-            for holder in holders:
-                holder.cancel()
-            await asyncio.gather(*holders, return_exceptions=True)
+        ours = await hold_open_streams(server, client, streams, story_stream, args.timeout)
+    (peer_client,) = _clients([peer], args.timeout, streams + 10)
+    async with peer_client:
+
+        async def peer_stream(index: int) -> tuple[str, dict[str, str]]:
+            return f"{PEER_STREAM_PATH}?theme={THEME}", {}
+
+        theirs = await hold_open_streams(peer, peer_client, streams, peer_stream, args.timeout)
+    kb, peer_kb = ours.kb_per_stream(streams), theirs.kb_per_stream(streams)
     return IdleMemory(
         streams=streams,
-        opened=opened,
-        server_rss_mb_idle=round(idle, 1),
-        server_rss_mb_open=round(open_rss, 1),
-        server_kb_per_open_stream=round(max(0.0, open_rss - idle) * 1024 / streams, 1),
+        opened=ours.opened,
+        server_rss_mb_idle=ours.rss_mb_before,
+        server_rss_mb_open=ours.rss_mb_open,
+        server_kb_per_open_stream=kb,
+        peer_kb_per_open_stream=peer_kb,
+        over_peer=round(kb / peer_kb, 2) if peer_kb else 0.0,
     )
 
 
@@ -528,6 +573,20 @@ def deployment(
         yield shape, servers
 
 
+@contextmanager
+def idle_peer(scripts: Path, args: argparse.Namespace, label: str) -> Iterator[Server]:
+    """The seed-style peer, its model as slow as the idle StoryStream's."""
+    with running_server(
+        "peer",
+        ["--factory", "bench.peer_app:create_app"],
+        peer_environment(scripts, IDLE_TOKENS_PER_SECOND),
+        0,
+        args.output.parent / "logs" / f"peer-{label}.log",
+        args.timeout,
+    ) as peer:
+        yield peer
+
+
 def _write_chapters(workdir: Path, args: argparse.Namespace) -> tuple[Path, int, int]:
     """Different chapters for the streams (a repeated one would meet the classifier's cache in
     the preview's whole-chapter check): the file, how many chapters, how many repeat nothing."""
@@ -579,8 +638,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for streams in args.levels:
             print(f"memory: {streams} idle open streams", file=sys.stderr)
             env = _environment(workdir, args, IDLE_TOKENS_PER_SECOND, f"idle-{streams}")
-            with deployment(1, env, args, f"idle-{streams}") as (_, servers):
-                idle.append(asyncio.run(measure_idle_memory(servers[0], streams, args)))
+            with (
+                deployment(1, env, args, f"idle-{streams}") as (_, servers),
+                idle_peer(scripts, args, f"idle-{streams}") as peer,
+            ):
+                idle.append(asyncio.run(measure_idle_memory(servers[0], peer, streams, args)))
         if args.burst:
             print(f"burst: {args.burst} starts within {args.burst_window:g} s", file=sys.stderr)
             env = _environment(workdir, args, args.rate, "burst", scripts)
@@ -654,7 +716,8 @@ def format_table(report: dict[str, Any]) -> str:
             lines.append(
                 f"  {idle['streams']:>5} streams ({idle['opened']} opened): "
                 f"{idle['server_rss_mb_idle']:.0f} MB -> {idle['server_rss_mb_open']:.0f} MB, "
-                f"{idle['server_kb_per_open_stream']:.1f} KB per stream"
+                f"{idle['server_kb_per_open_stream']:.1f} KB per stream; the peer "
+                f"{idle['peer_kb_per_open_stream']:.1f} KB ({idle['over_peer']:.2f}x)"
             )
     burst = report["burst"]
     if burst is not None:

@@ -7,7 +7,8 @@ No sentence gate, no event log, no database, no authentication: what StoryStream
 what this leaves out. Serve it with `uvicorn --factory bench.peer_app:create_app`, with
 `BENCH_PEER_TEXT_FILE` naming a file holding the text the model streams, or
 `BENCH_PEER_TEXTS_FILE` a JSON Lines file of `{"text": ...}` chapters streamed in turn (as
-StoryStream's scripted model streams them in the benchmark).
+StoryStream's scripted model streams them in the benchmark), and optionally
+`BENCH_PEER_TOKENS_PER_SECOND` the model's speed (0, the default: as fast as it can).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from workflows.safety.rules import RuleCheck, load_rule_check
 
 TEXT_FILE_ENV = "BENCH_PEER_TEXT_FILE"
 TEXTS_FILE_ENV = "BENCH_PEER_TEXTS_FILE"
+TOKENS_PER_SECOND_ENV = "BENCH_PEER_TOKENS_PER_SECOND"
 STREAM_PATH = "/stream"
 NODES = ("generate", "safety_check", "metrics")
 
@@ -129,12 +131,24 @@ def build_app(model: ScriptedChatModel) -> Starlette:
 def create_app() -> Starlette:
     """The uvicorn factory: the model streams the chapters of `BENCH_PEER_TEXTS_FILE` in turn, or
     the text in the file `BENCH_PEER_TEXT_FILE` names."""
+    speed = os.environ.get(TOKENS_PER_SECOND_ENV, "0")
+    try:
+        tokens_per_second = float(speed)
+    except ValueError:
+        raise SystemExit(
+            f"{TOKENS_PER_SECOND_ENV} must be a number of tokens a second, not {speed!r}"
+        ) from None
     chapters = os.environ.get(TEXTS_FILE_ENV)
     if chapters:
-        return build_app(ScriptedChatModel(texts=read_scripts(Path(chapters))))
+        return build_app(
+            ScriptedChatModel(
+                texts=read_scripts(Path(chapters)), tokens_per_second=tokens_per_second
+            )
+        )
     location = os.environ.get(TEXT_FILE_ENV)
     if not location:
         raise SystemExit(
             f"the peer app needs {TEXTS_FILE_ENV} or {TEXT_FILE_ENV}: a file with what to stream"
         )
-    return build_app(ScriptedChatModel(text=Path(location).read_text("utf-8")))
+    text = Path(location).read_text("utf-8")
+    return build_app(ScriptedChatModel(text=text, tokens_per_second=tokens_per_second))

@@ -38,7 +38,7 @@ from httpx_sse import aconnect_sse
 
 from bench.floor_app import CHUNKS_FILE_ENV, STREAM_PATH
 from bench.peer_app import STREAM_PATH as PEER_STREAM_PATH
-from bench.peer_app import TEXTS_FILE_ENV
+from bench.peer_app import TEXTS_FILE_ENV, TOKENS_PER_SECOND_ENV
 from bench.servers import (
     DEFAULT_STACK,
     FAST_STACK,
@@ -201,9 +201,12 @@ def floor_environment(chunks_file: Path) -> dict[str, str]:
     return clean_environment({CHUNKS_FILE_ENV: str(chunks_file)})
 
 
-def peer_environment(scripts_file: Path) -> dict[str, str]:
-    """Settings for the peer app: the JSON Lines file of the chapters its model streams in turn."""
-    return clean_environment({TEXTS_FILE_ENV: str(scripts_file)})
+def peer_environment(scripts_file: Path, tokens_per_second: float = 0.0) -> dict[str, str]:
+    """Settings for the peer app: the JSON Lines file of the chapters its model streams in turn,
+    at a set speed (0: as fast as it can)."""
+    return clean_environment(
+        {TEXTS_FILE_ENV: str(scripts_file), TOKENS_PER_SECOND_ENV: f"{tokens_per_second:g}"}
+    )
 
 
 def _process_cpu_clock(pid: int) -> int:
