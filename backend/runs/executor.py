@@ -248,6 +248,10 @@ class RunExecution:
             )
 
     async def _stream_workflow(self) -> StoryState:
+        await self._publish(self.mapper.workflow_started())
+        # Let the stream's reader write that first event before LangGraph sets up its stream
+        # (about a millisecond of the event loop before the graph's first event).
+        await asyncio.sleep(0)
         events: AsyncIterator[StreamEvent] = self.env.graph.astream_events(
             initial_state(self.spec.request, self.env.max_attempts),
             context=self.env.context,

@@ -4,7 +4,8 @@ Pure: no I/O, no clock. One `EventMapper` per run; feed it every event in order.
 calls' own events (`on_chat_model_*`) are not in the stream (`workflows.event_stream`): the
 nodes report what a client sees.
 
-    on_chain_start  (graph)            -> node workflow started (with run_id)
+    on_chain_start  (graph)            -> node workflow started (with run_id), unless the run
+                                          announced its start itself (`workflow_started`)
     on_chain_start  (node)             -> node <name> started
     on_chain_start  (generate, again)  -> node generate retrying, then reset
     on_custom_event (queued)           -> node generate (or ending) queued, with the place
@@ -70,6 +71,14 @@ class EventMapper:
         self.phase: Phase = "waiting_for_first_token"
         self.final_state: StoryState | None = None
         self._last_rejection = DEFAULT_REJECTION
+        self._start_announced = False
+
+    def workflow_started(self) -> WireEvent:
+        """The run's first event, for the run to publish as it starts the graph: the client sees
+        its run begin without waiting for LangGraph to set up the stream. The graph's own start
+        then maps to nothing."""
+        self._start_announced = True
+        return _node("workflow", "started", run_id=self.run_id)
 
     def map(self, event: StreamEvent) -> list[WireEvent]:
         kind = event["event"]
@@ -92,7 +101,7 @@ class EventMapper:
 
     def _graph_event(self, kind: str, event: StreamEvent) -> list[WireEvent]:
         if kind == "on_chain_start":
-            return [_node("workflow", "started", run_id=self.run_id)]
+            return [] if self._start_announced else [self.workflow_started()]
         if kind == "on_chain_end":
             output = event["data"].get("output")
             if isinstance(output, dict):

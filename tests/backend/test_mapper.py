@@ -119,6 +119,19 @@ def test_first_event_carries_the_run_id_and_only_the_first() -> None:
     assert json.loads(event_json(events[0]))["run_id"] == "run-1"
 
 
+def test_a_start_the_run_announced_is_not_mapped_again() -> None:
+    """The run publishes its first event itself, before LangGraph sets up the stream; the
+    graph's own start then adds nothing, and the rest maps as before."""
+    mapper = EventMapper("run-1")
+    first = mapper.workflow_started()
+    events: list[WireEvent] = []
+    for raw in _load("approved_story"):
+        events.extend(mapper.map(raw))  # type: ignore[arg-type]
+    assert _outline([first, *events]) == APPROVED_OUTLINE
+    assert json.loads(event_json(first))["run_id"] == "run-1"
+    assert not any(event.type == "node" and event.run_id for event in events)
+
+
 def test_choices_never_reach_content_events() -> None:
     _, events = _map("approved_story")
     chunks = [event.chunk for event in events if event.type == "content"]

@@ -148,4 +148,5 @@ async def test_a_deadline_passing_while_publishing_does_not_cut_the_publishing_s
     with pytest.raises(RunTimeout) as ended:
         await _written(run)
     assert str(ended.value) == "the story model went silent for 0.3 s mid-story"
-    assert log.published == ["content"]
+    # The run's own start (published before the graph's stream), then the whole sentence.
+    assert log.published == ["node", "content"]
