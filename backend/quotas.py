@@ -12,7 +12,7 @@ from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from backend.redis_clients import pooled_client
+from backend.redis_clients import DEFAULT_REDIS_NAMESPACE, pooled_client, redis_key
 from backend.stream_leases import (
     InMemoryStreamLeases,
     RedisStreamLeases,
@@ -38,9 +38,13 @@ class FamilyQuotas:
         concurrent_streams: int,
         redis_url: str | None,
         stream_lease_seconds: float = STREAM_LEASE_SECONDS,
+        redis_namespace: str = DEFAULT_REDIS_NAMESPACE,
     ) -> None:
         storage: Storage = (
-            RedisStorage(redis_url.replace("redis://", "async+redis://", 1))
+            RedisStorage(
+                redis_url.replace("redis://", "async+redis://", 1),
+                key_prefix=redis_key(redis_namespace, "story-quota"),
+            )
             if redis_url
             else MemoryStorage()
         )
@@ -49,7 +53,11 @@ class FamilyQuotas:
         self.runs_per_minute = runs_per_minute
         self.concurrent_streams = concurrent_streams
         self._streams: StreamLeases = (
-            RedisStreamLeases(pooled_client(redis_url), stream_lease_seconds)
+            RedisStreamLeases(
+                pooled_client(redis_url),
+                stream_lease_seconds,
+                prefix=redis_key(redis_namespace, "streams", ""),
+            )
             if redis_url
             else InMemoryStreamLeases(stream_lease_seconds)
         )

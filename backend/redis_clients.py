@@ -9,8 +9,16 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # What a Redis restart or failover looks like to a client: worth waiting out and retrying.
 REDIS_OUTAGES = (RedisConnectionError, RedisTimeoutError, OSError)
+# The namespace of a deployment that names none (STORYSTREAM_REDIS_NAMESPACE).
+DEFAULT_REDIS_NAMESPACE = "storystream"
 POOL_CONNECTIONS = 64
 POOL_WAIT_SECONDS = 20.0
+
+
+def redis_key(namespace: str, *parts: str) -> str:
+    """A Redis key (or the prefix of a family of keys) in a deployment's namespace:
+    `redis_key("storystream", "run", "")` is "storystream:run:"."""
+    return ":".join((namespace, *parts))
 
 
 def pooled_client(url: str, max_connections: int = POOL_CONNECTIONS) -> Redis:

@@ -28,7 +28,7 @@ from backend.db.migrate import upgrade_database
 from backend.db.write_turns import NO_TURNS, WriteTurns, write_turns_for
 from backend.observability import watched_event_log
 from backend.quotas import FamilyQuotas
-from backend.redis_clients import dedicated_client, pooled_client
+from backend.redis_clients import dedicated_client, pooled_client, redis_key
 from backend.runs.cancel_relay import RedisCancelRelay
 from backend.runs.executor import RunEnvironment, RunTimeouts, run_slots
 from backend.runs.log import InMemoryEventLog, RunEventLog
@@ -76,6 +76,7 @@ def build_event_log(settings: Settings) -> RunEventLog:
     return RedisEventLog(
         pooled_client(settings.redis_url),
         dedicated_client(settings.redis_url),
+        prefix=redis_key(settings.redis_namespace, "run", ""),
         retention_seconds=settings.event_log_retention_seconds,
         # A run whose writer died still expires: its longest life plus the retention.
         live_ttl_seconds=settings.run_timeout_seconds + settings.event_log_retention_seconds,
@@ -100,7 +101,7 @@ def sign_in_throttle(settings: Settings) -> SignInThrottle:
         )
 
     return SignInThrottle(
-        throttle_storage(settings.redis_url),
+        throttle_storage(settings.redis_url, settings.redis_namespace),
         account=policy(settings.login_free_attempts),
         address=policy(settings.login_free_attempts_per_address),
         registration=policy(settings.registration_free_attempts_per_address),
@@ -180,7 +181,10 @@ async def _orphan_recovery(
     heartbeats = None
     if settings.redis_url is not None:
         heartbeats = RedisHeartbeats(
-            pooled_client(settings.redis_url), runner_id, settings.runner_heartbeat_seconds
+            pooled_client(settings.redis_url),
+            runner_id,
+            settings.runner_heartbeat_seconds,
+            prefix=redis_key(settings.redis_namespace, "runner", ""),
         )
         stack.push_async_callback(heartbeats.aclose)
         await heartbeats.start()
@@ -219,6 +223,7 @@ async def open_services(
             settings.family_runs_per_minute,
             settings.family_concurrent_streams,
             settings.redis_url,
+            redis_namespace=settings.redis_namespace,
         )
         stack.push_async_callback(quotas.aclose)
         environment = run_environment(
@@ -249,7 +254,11 @@ async def open_services(
         # With Redis the runs' logs are there too (build_event_log), and any replica may be
         # asked to cancel a run another one writes.
         if settings.redis_url is not None:
-            relay = RedisCancelRelay(pooled_client(settings.redis_url), runs.cancel)
+            relay = RedisCancelRelay(
+                pooled_client(settings.redis_url),
+                runs.cancel,
+                channel=redis_key(settings.redis_namespace, "cancel"),
+            )
             stack.push_async_callback(relay.aclose)
             await relay.start()
         # Before Redis and the event log close: every live run concludes first.

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AfterValidator, Field, FilePath, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.redis_clients import DEFAULT_REDIS_NAMESPACE
 from backend.web import DEFAULT_DIST as WEB_DIST
 
 ENV_PREFIX = "STORYSTREAM_"
@@ -167,6 +168,10 @@ class Settings(BaseSettings):
     event_log_retention_seconds: Seconds = 900.0
     # Run event logs in Redis Streams (several replicas); unset: in this process's memory.
     redis_url: RedisUrl | None = None
+    # The first part of every Redis key and channel StoryStream uses (families' stream places
+    # and story quotas, sign-in throttles, runs' event logs, heartbeats, cancels): deployments,
+    # or test suites, that share one Redis keep apart by naming themselves differently.
+    redis_namespace: str = Field(default=DEFAULT_REDIS_NAMESPACE, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
     # Request bounds (issue 13): larger JSON bodies get 413 before they are parsed, larger
     # header sections 431 before the application sees them.

@@ -18,10 +18,10 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-from backend.redis_clients import REDIS_OUTAGES
+from backend.redis_clients import DEFAULT_REDIS_NAMESPACE, REDIS_OUTAGES, redis_key
 
 logger = logging.getLogger(__name__)
-DEFAULT_PREFIX = "storystream:streams:"
+DEFAULT_PREFIX = redis_key(DEFAULT_REDIS_NAMESPACE, "streams", "")
 
 # Drop expired leases, then add this one if the family has a free place. Redis's TIME keeps every
 # replica on one clock. KEYS[1]: the family's set; ARGV: lease id, places, lease ms.

@@ -554,6 +554,8 @@ def deployment(
             env = env | {
                 "STORYSTREAM_DATABASE_URL": database,
                 "STORYSTREAM_REDIS_URL": args.redis_url,
+                # The deployment's replicas share their keys, and nothing else on this Redis.
+                "STORYSTREAM_REDIS_NAMESPACE": f"storystream-capacity-{uuid.uuid4().hex[:12]}",
             }
             shape = Deployment(processes, "PostgreSQL", "Redis Streams")
         # One after another: the first applies the migrations before the next starts.

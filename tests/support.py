@@ -120,6 +120,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         # The LLM judge is its own subject (tests/workflows/test_judges.py and the readiness
         # tests); elsewhere a run's model calls are the story's alone.
         "safety_judge": "none",
+        # Redis is shared by every suite on the machine: each test's keys are its own.
+        "redis_namespace": f"storystream-test-{uuid.uuid4().hex[:12]}",
     }
     values.update(overrides)
     return Settings(**values)

@@ -19,6 +19,8 @@ from typing import Any
 from fastapi import HTTPException, status
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 
+from backend.redis_clients import DEFAULT_REDIS_NAMESPACE, redis_key
+
 # Attempts are forgotten an hour after the first one of a series.
 ATTEMPTS_REMEMBERED_SECONDS = 3600
 
@@ -97,9 +99,14 @@ class Backoff:
             await self._storage.clear(key)
 
 
-def throttle_storage(redis_url: str | None) -> Storage:
+def throttle_storage(
+    redis_url: str | None, redis_namespace: str = DEFAULT_REDIS_NAMESPACE
+) -> Storage:
     if redis_url:
-        return RedisStorage(redis_url.replace("redis://", "async+redis://", 1))
+        return RedisStorage(
+            redis_url.replace("redis://", "async+redis://", 1),
+            key_prefix=redis_key(redis_namespace, "sign-in"),
+        )
     return MemoryStorage()
 
 

@@ -11,22 +11,25 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from backend.redis_clients import REDIS_OUTAGES
+from backend.redis_clients import DEFAULT_REDIS_NAMESPACE, REDIS_OUTAGES, redis_key
 
 logger = logging.getLogger(__name__)
-CANCEL_CHANNEL = "storystream:cancel"
+CANCEL_CHANNEL = redis_key(DEFAULT_REDIS_NAMESPACE, "cancel")
 
 
 class RedisCancelRelay:
-    def __init__(self, client: Redis, cancel_local: Callable[[str], bool]) -> None:
+    def __init__(
+        self, client: Redis, cancel_local: Callable[[str], bool], channel: str = CANCEL_CHANNEL
+    ) -> None:
         self._redis = client
+        self._channel = channel
         self._cancel_local = cancel_local
         self._pubsub: PubSub | None = None
         self._listener: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await self._pubsub.subscribe(CANCEL_CHANNEL)
+        await self._pubsub.subscribe(self._channel)
         self._listener = asyncio.create_task(self._listen(self._pubsub), name="cancel-relay")
 
     async def _listen(self, pubsub: PubSub) -> None:
@@ -38,7 +41,7 @@ class RedisCancelRelay:
                 logger.warning("cancel relay lost Redis (%s); resubscribing", exc)
                 await asyncio.sleep(0.5)
                 with contextlib.suppress(*REDIS_OUTAGES):
-                    await pubsub.subscribe(CANCEL_CHANNEL)
+                    await pubsub.subscribe(self._channel)
                 continue
             if message is None or message.get("type") != "message":
                 continue
@@ -48,7 +51,7 @@ class RedisCancelRelay:
                 logger.info("run %s cancelled on request from another replica", run_id)
 
     async def request(self, run_id: str) -> None:
-        await self._redis.publish(CANCEL_CHANNEL, run_id)
+        await self._redis.publish(self._channel, run_id)
 
     async def aclose(self) -> None:
         if self._listener is not None:

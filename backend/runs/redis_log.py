@@ -19,14 +19,14 @@ from typing import TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from backend.redis_clients import REDIS_OUTAGES
+from backend.redis_clients import DEFAULT_REDIS_NAMESPACE, REDIS_OUTAGES, redis_key
 from backend.runs.events import TERMINAL_EVENT_TYPES, WireEvent, event_json
 from backend.runs.log import LoggedEvent, UnknownRunLog, flattened
 from backend.runs.redis_follow import FollowerHub, logged_events, text
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-DEFAULT_PREFIX = "storystream:run:"
+DEFAULT_PREFIX = redis_key(DEFAULT_REDIS_NAMESPACE, "run", "")
 
 
 class RedisEventLog:

@@ -32,12 +32,12 @@ from tenacity import (
 
 from backend.db.engine import SessionFactory
 from backend.db.models import ACTIVE_RUN_STATUSES, Run, utcnow
-from backend.redis_clients import REDIS_OUTAGES
+from backend.redis_clients import DEFAULT_REDIS_NAMESPACE, REDIS_OUTAGES, redis_key
 from backend.runs.failures import INTERRUPTED_MESSAGE, interrupted_event
 from backend.runs.log import RunEventLog
 
 logger = logging.getLogger(__name__)
-HEARTBEAT_PREFIX = "storystream:runner:"
+HEARTBEAT_PREFIX = redis_key(DEFAULT_REDIS_NAMESPACE, "runner", "")
 
 
 def new_runner_id() -> str:

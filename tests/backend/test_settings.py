@@ -35,6 +35,7 @@ def test_reads_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("STORYSTREAM_LOCAL_CAPACITY", "0", "STORYSTREAM_LOCAL_CAPACITY"),
         ("STORYSTREAM_FIRST_TOKEN_TIMEOUT_SECONDS", "9999", "STORYSTREAM_RUN_TIMEOUT_SECONDS"),
         ("STORYSTREAM_REDIS_URL", "http://redis:6379", "STORYSTREAM_REDIS_URL"),
+        ("STORYSTREAM_REDIS_NAMESPACE", "story stream:*", "STORYSTREAM_REDIS_NAMESPACE"),
         ("STORYSTREAM_CORS_ORIGINS", "https://*.example.com", "STORYSTREAM_CORS_ORIGINS"),
     ],
 )

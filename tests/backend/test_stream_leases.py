@@ -108,3 +108,35 @@ async def test_a_family_with_a_stream_open_on_one_replica_is_refused_on_another(
         }
         assert (await first)[-1].event == "complete"
         assert (await collect(on_b, f"/api/v1/runs/{run_id}/stream"))[-1].event == "complete"
+
+
+async def test_deployments_sharing_one_redis_count_their_families_apart(tmp_path: Path) -> None:
+    """Family 1 of one deployment is not family 1 of another that shares the Redis: with its own
+    namespace, each may open its one stream."""
+    settings = {
+        name: make_settings(
+            tmp_path / name,
+            redis_url=redis_url(),
+            redis_namespace=f"storystream-test-{name}-{uuid.uuid4().hex[:8]}",
+            scripted_text=STORY_TEXT,
+            scripted_tokens_per_second=30,
+            family_concurrent_streams=1,
+        )
+        for name in ("staging", "production")
+    }
+    for folder in settings:
+        (tmp_path / folder).mkdir()
+    async with (
+        running(create_app(settings["staging"])) as staging,
+        running(create_app(settings["production"])) as production,
+    ):
+        runs = []
+        for client in (staging, production):
+            await sign_up(client)
+            runs.append(await start_run(client, await create_child(client)))
+        first = asyncio.create_task(collect(staging, f"/api/v1/runs/{runs[0]}/stream"))
+        await asyncio.sleep(0.3)
+        # The same family id (1) in the other deployment: its place is free.
+        second = await collect(production, f"/api/v1/runs/{runs[1]}/stream")
+        assert second[-1].event == "complete"
+        assert (await first)[-1].event == "complete"

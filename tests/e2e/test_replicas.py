@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ def replica_environment(database_url: str, tokens_per_second: float) -> dict[str
             "STORYSTREAM_ENV": "test",
             "STORYSTREAM_DATABASE_URL": database_url,
             "STORYSTREAM_REDIS_URL": redis_url(),
+            # The two replicas share their keys, and no other suite on this Redis does.
+            "STORYSTREAM_REDIS_NAMESPACE": f"storystream-test-{uuid.uuid4().hex[:12]}",
             "STORYSTREAM_LLM_PROVIDER": "scripted",
             "STORYSTREAM_SCRIPTED_TEXT": STORY_TEXT,
             "STORYSTREAM_SCRIPTED_TOKENS_PER_SECOND": f"{tokens_per_second:g}",
