@@ -31,34 +31,18 @@ from typing import Any
 
 from workflows.policy import blocks, sentence_check
 from workflows.providers.scripted import tokenize
+from workflows.readers import evaluation_reader
 from workflows.safety import load_rule_check
 from workflows.safety.classifier import SemanticCheck, load_semantic_check
 from workflows.safety.sentences import sentence_spans
 from workflows.safety.training.dataset import RETIRED_SETS
 from workflows.sentence_gate import SentenceCheck, SentenceGate
-from workflows.state import StoryRequest
-from workflows.themes import load_theme_catalogue
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "safety"
 RESULTS = Path(__file__).with_name("results") / "safety.json"
 
 
-def default_reader() -> StoryRequest:
-    return StoryRequest(
-        child_name="Mia",
-        child_age=6,
-        reading_level="beginner",
-        interests=[],
-        blocked_topics=[],
-        allow_mild_peril=False,
-        story_length="medium",
-        theme=load_theme_catalogue()["space"].spec(),
-        gate="sentence",
-        chapter_number=1,
-        title="Evaluation",
-        previous_summary=None,
-        chosen_choice=None,
-    )
+default_reader = evaluation_reader
 
 
 @dataclass(frozen=True)

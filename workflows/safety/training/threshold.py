@@ -98,9 +98,20 @@ def mistake_cost(
     """The held-out score the gate would earn at `threshold` (and `excuse_below`: 0, nothing
     excused), from validation rates."""
     blocked = validation.blocked(threshold, excuse_below)
-    unsafe = validation.unsafe.astype(bool)
-    in_story = validation.story != ""
-    sentences = unsafe & ~validation.buried
+    return verdict_cost(blocked, validation.unsafe, validation.story, validation.buried, costs)
+
+
+def verdict_cost(
+    blocked: np.ndarray,
+    unsafe: np.ndarray,
+    story: np.ndarray,
+    buried: np.ndarray,
+    costs: MistakeCosts,
+) -> float:
+    """The held-out score of a gate's verdicts on validation rows (`Validation`'s fields)."""
+    unsafe = unsafe.astype(bool)
+    in_story = story != ""
+    sentences = unsafe & ~buried
     benign = ~unsafe & ~in_story
     cost = 0.0
     if sentences.any():
@@ -109,11 +120,11 @@ def mistake_cost(
     if benign.any():
         cost += costs.benign_blocked * costs.benign_sentences * blocked[benign].mean()
     if in_story.any():
-        stories = np.unique(validation.story[in_story])
-        touched = np.unique(validation.story[in_story & blocked])
+        stories = np.unique(story[in_story])
+        touched = np.unique(story[in_story & blocked])
         cost += costs.story_touched * costs.benign_stories * len(touched) / len(stories)
-    if validation.buried.any():
-        passed = 1.0 - blocked[validation.buried].mean()
+    if buried.any():
+        passed = 1.0 - blocked[buried].mean()
         cost += costs.buried_passed * costs.poisoned_stories * passed
     return float(cost)
 
