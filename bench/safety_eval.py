@@ -42,9 +42,6 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "safety"
 RESULTS = Path(__file__).with_name("results") / "safety.json"
 
 
-default_reader = evaluation_reader
-
-
 @dataclass(frozen=True)
 class HeldOutSet:
     name: str
@@ -156,7 +153,9 @@ def load_rows(relative: str) -> tuple[dict[str, Any], ...]:
 
 
 def gate_check(classifier: SemanticCheck | None = None) -> SentenceCheck:
-    return sentence_check(load_rule_check(), classifier or load_semantic_check(), default_reader())
+    return sentence_check(
+        load_rule_check(), classifier or load_semantic_check(), evaluation_reader()
+    )
 
 
 @dataclass
@@ -271,7 +270,7 @@ async def gate_cost(stories: Sequence[str], classifier: SemanticCheck) -> GateCo
     benign stories, sentences judged one at a time as one stream would; the classifier's cache
     is bypassed so every sentence is judged afresh."""
     rules = load_rule_check()
-    reader = default_reader()
+    reader = evaluation_reader()
     sentences = [story[start:end] for story in stories for start, end in sentence_spans(story)]
     fresh = SemanticCheck(classifier.model, classifier.encoder)
     check = sentence_check(rules, fresh, reader)
@@ -347,7 +346,7 @@ async def measure_set(
 async def run(sets: Sequence[str], show_misses: bool) -> dict[str, Any]:
     classifier = load_semantic_check()
     check = gate_check(classifier)
-    rules_only = sentence_check(load_rule_check(), None, default_reader())
+    rules_only = sentence_check(load_rule_check(), None, evaluation_reader())
     results: dict[str, Any] = {
         f"set_{name}": await measure_set(HELD_OUT_SETS[name], check, rules_only, show_misses)
         for name in sets
